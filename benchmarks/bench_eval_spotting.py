@@ -1,0 +1,186 @@
+"""Benchmark: SoccerNet action-spotting Average-mAP, official evaluator vs ``vidplugins``.
+
+Generates ``--games`` synthetic games in the real on-disk formats (``Labels-v2.json`` /
+``Labels.json`` under ``league/season/game/`` and ``results_spotting.json`` in a separate
+predictions tree), then, in this one process and on the same files, times
+
+* the official ``SoccerNet.Evaluation.ActionSpotting.evaluate`` (pip package ``SoccerNet``), and
+* ``vidplugins.rmsnet.evaluation.evaluate_folders``,
+
+for the loose and tight metrics, checks that every returned number agrees to 1e-6 and prints the
+times and speed-ups. The synthetic games are shaped like SoccerNet-v2 (thesis Sec. 4.2.1): about
+100-170 events per half spread over 45 minutes with the real class frequencies, ~10% "not shown",
+and ~6,000 predictions per game, a third of them near an event.
+
+    python benchmarks/bench_eval_spotting.py [--games 100] [--version 2] [--seed 0]
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import os.path as osp
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+from vidplugins.rmsnet.evaluation import evaluate_folders
+from vidplugins.rmsnet.soccernet import CLASSES_V2, LABEL_FILES, format_game_time
+
+#: Events per class in SoccerNet-v2 (train+valid+test), used as the class frequencies.
+V2_CLASS_COUNTS = (173, 2566, 1703, 2839, 2098, 5820, 5256, 7896, 31810, 18918, 11674, 9683,
+                   2434, 4836, 2041, 55, 46)
+#: v1 raw labels (mapped by substring by the evaluator) with rough frequencies.
+V1_RAW_LABELS = (('yellow-card', 3), ('red-card', 0.3), ('substitution-in', 3),
+                 ('soccer-ball', 1.5), ('soccer-ball-own', 0.1))
+V1_PREDICTION_LABELS = ('card', 'subs', 'soccer')
+HALF_MS = 45 * 60 * 1000
+
+
+def _gt_annotations(rng, version):
+    """Random annotations of one game, as the label file lists them."""
+    if version == 2:
+        names = CLASSES_V2
+        weights = np.asarray(V2_CLASS_COUNTS, float)
+    else:
+        names = tuple(n for n, _ in V1_RAW_LABELS)
+        weights = np.asarray([w for _, w in V1_RAW_LABELS], float)
+    weights /= weights.sum()
+    annotations = []
+    for half in (1, 2):
+        n = int(rng.integers(100, 171)) if version == 2 else int(rng.integers(5, 15))
+        # Stoppage time: a few events just past 45 min.
+        positions = np.sort(rng.integers(0, HALF_MS + 3 * 60 * 1000, n))
+        labels = rng.choice(len(names), n, p=weights)
+        for pos, lab in zip(positions.tolist(), labels.tolist()):
+            ann = {'gameTime': format_game_time(half, pos), 'label': names[lab], 'team': 'home'}
+            if version == 2:  # v1 files have no ms position nor visibility
+                ann['position'] = str(pos)
+                ann['visibility'] = 'not shown' if rng.random() < 0.1 else 'visible'
+            annotations.append(ann)
+    return annotations
+
+
+def _position_ms(annotation):
+    """Position of an annotation in ms (v1 files only have the second in ``gameTime``)."""
+    if 'position' in annotation:
+        return int(annotation['position'])
+    minutes, seconds = annotation['gameTime'][-5:].split(':')
+    return (int(minutes) * 60 + int(seconds)) * 1000
+
+
+def _prediction_entries(rng, annotations, version, per_game):
+    """Predictions of one game: some near the events (higher scores), the rest uniform."""
+    names = CLASSES_V2 if version == 2 else V1_PREDICTION_LABELS
+    preds = []
+    near = [a for a in annotations if version == 2 or any(
+        k in a['label'] for k in ('card', 'subs', 'soccer'))]
+    n_near = min(per_game // 3, 4 * len(near))
+    for k in range(n_near):
+        a = near[k % len(near)]
+        half = int(a['gameTime'][0])
+        pos = max(0, _position_ms(a) + int(rng.normal(0, 8000)))
+        label = a['label'] if version == 2 else next(
+            n for n in V1_PREDICTION_LABELS if n in a['label'])
+        preds.append((half, pos, label, float(rng.beta(4, 2))))
+    for _ in range(per_game - n_near):
+        preds.append((int(rng.integers(1, 3)), int(rng.integers(0, HALF_MS + 60_000)),
+                      names[int(rng.integers(len(names)))], float(rng.random())))
+    return [{'gameTime': format_game_time(h, p), 'label': lab, 'position': str(p),
+             'half': str(h), 'confidence': f'{c:.6f}'} for h, p, lab, c in preds]
+
+
+def make_dataset(root, games, version=2, per_game=6000, seed=0):
+    """Write ``games`` synthetic games under ``root/labels`` and ``root/predictions``.
+
+    Returns:
+        (labels_dir, predictions_dir).
+    """
+    rng = np.random.default_rng(seed)
+    labels_dir, preds_dir = osp.join(root, 'labels'), osp.join(root, 'predictions')
+    for g in range(games):
+        game = osp.join('league', f'season-{g % 3}', f'game-{g:04d}')
+        annotations = _gt_annotations(rng, version)
+        os.makedirs(osp.join(labels_dir, game))
+        os.makedirs(osp.join(preds_dir, game))
+        with open(osp.join(labels_dir, game, LABEL_FILES[version]), 'w') as f:
+            json.dump({'UrlLocal': game, 'annotations': annotations}, f)
+        with open(osp.join(preds_dir, game, 'results_spotting.json'), 'w') as f:
+            json.dump({'UrlLocal': game, 'predictions':
+                       _prediction_entries(rng, annotations, version, per_game)}, f)
+    return labels_dir, preds_dir
+
+
+def run_official(labels_dir, preds_dir, version, metric):
+    """The official evaluator on the same trees (its progress bars silenced)."""
+    from SoccerNet.Evaluation.ActionSpotting import evaluate
+    from SoccerNet.Evaluation.utils import EVENT_DICTIONARY_V1, EVENT_DICTIONARY_V2
+    with contextlib.redirect_stderr(io.StringIO()):
+        return evaluate(labels_dir, preds_dir, prediction_file='results_spotting.json',
+                        version=version, metric=metric, framerate=2,
+                        label_files=LABEL_FILES[version], dataset=None,
+                        EVENT_DICTIONARY=EVENT_DICTIONARY_V2 if version == 2
+                        else EVENT_DICTIONARY_V1)
+
+
+def max_difference(official, ours):
+    """Largest absolute difference over all the numbers both results hold."""
+    worst = 0.0
+    for key, ref in official.items():
+        if ref is None:
+            assert ours[key] is None, key
+            continue
+        a = np.asarray(ref, float).ravel()
+        b = np.asarray(ours[key], float).ravel()
+        assert a.shape == b.shape, key
+        worst = max(worst, float(np.max(np.abs(a - b))) if a.size else 0.0)
+    return worst
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--games', type=int, default=100)
+    parser.add_argument('--version', type=int, choices=(1, 2), default=2)
+    parser.add_argument('--predictions-per-game', type=int, default=6000)
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--repeats', type=int, default=3,
+                        help='runs of ours per metric (the best is reported)')
+    args = parser.parse_args(argv)
+    try:
+        import SoccerNet.Evaluation.ActionSpotting  # noqa: F401
+    except ImportError:
+        sys.exit('the official evaluator is needed: pip install SoccerNet==0.2.0')
+
+    speedups = {}
+    with tempfile.TemporaryDirectory() as root:
+        t0 = time.perf_counter()
+        labels_dir, preds_dir = make_dataset(root, args.games, args.version,
+                                             args.predictions_per_game, args.seed)
+        print(f'generated {args.games} v{args.version} games in '
+              f'{time.perf_counter() - t0:.1f} s')
+        for metric in ('loose', 'tight'):
+            t0 = time.perf_counter()
+            official = run_official(labels_dir, preds_dir, args.version, metric)
+            t_official = time.perf_counter() - t0
+            t_ours = float('inf')
+            for _ in range(args.repeats):
+                t0 = time.perf_counter()
+                ours = evaluate_folders(labels_dir, preds_dir, metric=metric,
+                                        version=args.version)
+                t_ours = min(t_ours, time.perf_counter() - t0)
+            diff = max_difference(official, ours)
+            if diff > 1e-6:
+                sys.exit(f'{metric}: results differ by {diff:g}')
+            speedups[metric] = t_official / t_ours
+            print(f'{metric}: official {t_official:.2f} s, ours {t_ours:.3f} s, '
+                  f'a_mAP {ours["a_mAP"]:.6f}, max |diff| {diff:.1e}, '
+                  f'speedup {speedups[metric]:.1f}x')
+    print(', '.join(f'speedup {m}: {s:.1f}x' for m, s in speedups.items()))
+
+
+if __name__ == '__main__':
+    main()

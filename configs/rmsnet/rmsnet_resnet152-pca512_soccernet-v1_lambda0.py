@@ -1,0 +1,3 @@
+# Fig. 4.6: regression weight lambda = 0 (main model: 10).
+_base_ = './rmsnet_resnet152-pca512_soccernet-v1.py'
+model = dict(regression_weight=0.0)

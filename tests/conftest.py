@@ -1,0 +1,35 @@
+import os
+import os.path as osp
+
+import pytest
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+#: Real files shared with developers and CI (absent on a user's machine: tests using them skip).
+SHARED_DATA = osp.join(osp.dirname(REPO), 'shared', 'data')
+
+
+def shared(*parts):
+    """Path of a file under ../shared/data, or skip the test when that folder is absent."""
+    path = osp.join(SHARED_DATA, *parts)
+    if not osp.exists(path):
+        pytest.skip(f'real data not available ({osp.join(*parts)} under ../shared/data)')
+    return path
+
+
+@pytest.fixture(scope='session')
+def demo_soccernet(tmp_path_factory):
+    """A small generated SoccerNet-v1 (3 train / 1 valid / 1 test games, 300-frame halves)."""
+    from vidplugins.demo_data.soccernet import generate_soccernet
+    root = str(tmp_path_factory.mktemp('soccernet_v1'))
+    games = generate_soccernet(root, version=1, splits={'Train': 3, 'Valid': 1, 'Test': 1},
+                               half_frames=300, events_per_half=3, seed=1)
+    return root, games
+
+
+@pytest.fixture(scope='session')
+def demo_soccernet_v2(tmp_path_factory):
+    from vidplugins.demo_data.soccernet import generate_soccernet
+    root = str(tmp_path_factory.mktemp('soccernet_v2'))
+    games = generate_soccernet(root, version=2, splits={'Train': 2, 'Valid': 1, 'Test': 1},
+                               half_frames=300, events_per_half=4, seed=2)
+    return root, games

@@ -1,0 +1,111 @@
+import math
+
+import pytest
+import torch
+
+from vidplugins.rmsnet.losses import regression_loss, spotting_loss
+from vidplugins.rmsnet.models import RMSNet, SpottingHead
+
+
+def table_4_1_params(d=512, c=3, k=9):
+    """Parameters of Table 4.1, layer by layer (weights + biases)."""
+    fc1 = d * 256 + 256
+    conv1 = k * 256 * 256 + 256
+    conv2 = k * 256 * 128 + 128
+    fc2 = 128 * 64 + 64
+    fc_cls = 64 * (c + 1) + (c + 1)
+    fc_reg = 64 + 1
+    return fc1 + conv1 + conv2 + fc2 + fc_cls + fc_reg
+
+
+def test_head_parameter_count_matches_table_4_1():
+    head = SpottingHead(in_channels=512, num_classes=3)
+    n = sum(p.numel() for p in head.parameters())
+    assert n == table_4_1_params() == 1_025_029          # "about 1.03M" for 3 + 1 classes
+    assert sum(p.numel() for p in SpottingHead(num_classes=17).parameters()) == \
+        table_4_1_params(c=17)
+
+
+def test_head_shapes_and_time_invariance_of_max():
+    head = SpottingHead(in_channels=16, num_classes=4, hidden_channels=8, conv_channels=8,
+                        fc_channels=4).eval()
+    x = torch.randn(5, 41, 16)
+    cls, off = head(x)
+    assert cls.shape == (5, 5) and off.shape == (5, )
+
+
+def test_spotting_loss_by_hand():
+    # Two windows, C = 1 (+ background). Window 0: foreground, window 1: background.
+    cls_logits = torch.tensor([[0.0, 0.0], [math.log(3.0), 0.0]])
+    offset_logits = torch.tensor([0.0, 5.0])          # sigmoid -> 0.5, 0.9933
+    labels = torch.tensor([0, 1])
+    offsets = torch.tensor([0.25, 0.0])
+    fg = torch.tensor([True, False])
+    losses = spotting_loss(cls_logits, offset_logits, labels, offsets, fg, regression_weight=10)
+    # CE: window 0 -log(1/2); window 1 -log(1/4) (softmax of [log 3, 0] gives 1/4 to class 1).
+    ce = (math.log(2) + math.log(4)) / 2
+    assert losses['loss_cls'].item() == pytest.approx(ce, rel=1e-6)
+    # Regression only on the foreground window: (0.5 - 0.25)^2 = 0.0625, averaged over 2 windows.
+    assert losses['loss_reg'].item() == pytest.approx(10 * 0.0625 / 2, rel=1e-6)
+    assert regression_loss(torch.tensor([0.0]), torch.tensor([1.0])).item() == 0.25
+
+
+def _sample(label, offset):
+    from mmaction.structures import ActionDataSample
+    ds = ActionDataSample()
+    ds.set_gt_label(label)
+    ds.gt_offset = offset
+    return ds
+
+
+def test_rmsnet_loss_and_predict_windows():
+    torch.manual_seed(0)
+    model = RMSNet(head=dict(in_channels=8, num_classes=3, hidden_channels=8, conv_channels=8,
+                             fc_channels=8), window_size=5)
+    data = model.data_preprocessor(dict(inputs=[torch.randn(5, 8) for _ in range(3)],
+                                        data_samples=[_sample(0, 0.2), _sample(3, 0.0),
+                                                      _sample(2, 0.8)]), True)
+    losses = model(**data, mode='loss')
+    assert set(losses) == {'loss_cls', 'loss_reg'} and losses['loss_reg'] > 0
+    # Prediction on a segment: windows gathered at the given starts.
+    model.eval()
+    from mmaction.structures import ActionDataSample
+    ds = ActionDataSample()
+    ds.window_starts = [0, 5, 7]
+    ds.set_metainfo(dict(segment_start=100))
+    seg = torch.randn(1, 12, 8)
+    out = model(seg, [ds], mode='predict')[0].pred_windows
+    assert out.starts.tolist() == [100, 105, 107]
+    assert out.scores.shape == (3, 4) and torch.allclose(out.scores.sum(1), torch.ones(3))
+    cls, off = model.head(seg[:, 7:12])
+    assert torch.allclose(out.offsets[2], torch.sigmoid(off)[0])
+
+
+def test_no_regression_predicts_window_centre_and_has_no_regression_loss():
+    model = RMSNet(head=dict(in_channels=4, num_classes=2), window_size=9, use_regression=False)
+    data = model.data_preprocessor(dict(inputs=[torch.randn(9, 4)],
+                                        data_samples=[_sample(0, 0.3)]), True)
+    assert model(**data, mode='loss')['loss_reg'].item() == 0
+    model.eval()
+    _, off = model.predict_windows(torch.randn(20, 4), torch.tensor([0, 11]))
+    assert off.tolist() == [0.5, 0.5]
+
+
+def test_end_to_end_backbone_encodes_every_frame():
+    torch.manual_seed(0)
+    model = RMSNet(head=dict(in_channels=512, num_classes=3), window_size=4,
+                   backbone=dict(type='mmpretrain.ResNet', depth=18, frozen_stages=3,
+                                 norm_eval=True),
+                   data_preprocessor=dict(type='SpottingDataPreprocessor',
+                                          mean=[123.675, 116.28, 103.53],
+                                          std=[58.395, 57.12, 57.375]))
+    frames = torch.randint(0, 255, (2, 4, 32, 48, 3), dtype=torch.uint8)
+    data = model.data_preprocessor(dict(inputs=list(frames),
+                                        data_samples=[_sample(0, 0.5), _sample(3, 0.0)]), True)
+    assert data['inputs'].shape == (2, 4, 3, 32, 48)
+    losses = model(**data, mode='loss')
+    sum(losses.values()).backward()
+    # Stages 1-3 and the stem are frozen (Sec. 4.2.5: only the last stage is fine-tuned).
+    bb = model.backbone
+    assert bb.layer4[0].conv1.weight.grad is not None
+    assert bb.layer3[0].conv1.weight.grad is None and bb.conv1.weight.grad is None

@@ -1,0 +1,119 @@
+"""The one place where vidplugins works around breakage in third-party packages.
+
+Applied on ``import vidplugins`` (``vidplugins/__init__.py`` imports this module first), before any
+host package builds its models. Each workaround is small, names its upstream issue, is idempotent,
+and is checked by ``tests/test_compat.py`` with a test that fails without it.
+
+1. mmaction2 1.2.0's wheel and sdist lack ``mmaction/models/localizers/drn/`` although
+   ``mmaction/models/localizers/__init__.py`` imports it, so ``import mmaction.models`` raises
+   ModuleNotFoundError (open-mmlab/mmaction2#2714). We install a last-resort import finder that
+   provides a stand-in module only when the real one cannot be found: a fixed release is never
+   shadowed. The stand-in ``DRN`` raises a clear error if someone builds it.
+2. torch >= 2.6 loads checkpoints with ``weights_only=True`` by default, and mmengine 0.10.7
+   checkpoints hold a few non-tensor types (the message hub's ``HistoryBuffer``, NumPy scalars and
+   arrays), so loading fails with "Weights only load failed" (open-mmlab/mmengine#1655). Turning
+   ``weights_only`` off would let a downloaded checkpoint run arbitrary code; instead we allow-list
+   exactly the types mmengine writes, so resume and ``load_checkpoint`` work with
+   ``weights_only=True``.
+"""
+from __future__ import annotations
+
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import sys
+import types
+
+__all__ = ['apply', 'MMENGINE_CHECKPOINT_SAFE_GLOBALS']
+
+_DRN_PACKAGE = 'mmaction.models.localizers.drn'
+_DRN_MODULE = _DRN_PACKAGE + '.drn'
+
+
+class _MissingDRN:
+    """Stand-in for mmaction2's DRN localizer, whose code the 1.2.0 wheel does not ship."""
+
+    def __init__(self, *args, **kwargs):
+        raise RuntimeError(
+            'mmaction2 1.2.0 was released without mmaction/models/localizers/drn '
+            '(open-mmlab/mmaction2#2714); vidplugins stands in for the import only, so DRN '
+            'cannot be built. Install mmaction2 from source to use it.')
+
+
+class _DRNStubFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Provides ``mmaction.models.localizers.drn[.drn]`` when no other finder can.
+
+    It sits at the end of ``sys.meta_path``, so Python's normal finders get the first chance: a
+    release that ships the real module is used as is.
+    """
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname not in (_DRN_PACKAGE, _DRN_MODULE):
+            return None
+        return importlib.machinery.ModuleSpec(
+            fullname, self, is_package=(fullname == _DRN_PACKAGE))
+
+    def create_module(self, spec):
+        return None  # default module creation
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        module.__doc__ = 'vidplugins stand-in (open-mmlab/mmaction2#2714)'
+        if module.__name__ == _DRN_PACKAGE:
+            module.__path__ = []  # a package, so that ``.drn.drn`` can be imported below it
+        else:
+            module.DRN = _MissingDRN
+
+
+def _install_drn_stub() -> None:
+    if not any(isinstance(f, _DRNStubFinder) for f in sys.meta_path):
+        sys.meta_path.append(_DRNStubFinder())
+
+
+def _mmengine_checkpoint_safe_globals() -> list:
+    """The non-tensor types that mmengine 0.10.x writes into checkpoints."""
+    import numpy as np
+    safe = []
+    try:
+        from mmengine.logging.history_buffer import HistoryBuffer
+        safe.append(HistoryBuffer)
+    except ImportError:  # mmengine not installed: nothing of it to load
+        pass
+    # NumPy arrays and scalars in the message hub / meta (e.g. the seed, logged scalars).
+    try:
+        multiarray = np._core.multiarray  # NumPy >= 2
+    except AttributeError:
+        multiarray = np.core.multiarray
+    safe += [multiarray._reconstruct, multiarray.scalar, np.ndarray, np.dtype]
+    # Pickles refer to dtype classes (``numpy.dtypes.Float64DType``) and scalar types by name.
+    safe += [type(np.dtype(t)) for t in ('float64', 'float32', 'float16', 'int64', 'int32',
+                                         'int16', 'int8', 'uint8', 'bool')]
+    safe += [np.float64, np.float32, np.float16, np.int64, np.int32, np.int16, np.int8,
+             np.uint8, np.bool_]
+    return safe
+
+
+MMENGINE_CHECKPOINT_SAFE_GLOBALS: list = []
+
+
+def _allow_mmengine_checkpoints() -> None:
+    import torch.serialization
+    if not hasattr(torch.serialization, 'add_safe_globals'):  # torch < 2.4: nothing to do
+        return
+    MMENGINE_CHECKPOINT_SAFE_GLOBALS[:] = _mmengine_checkpoint_safe_globals()
+    torch.serialization.add_safe_globals(MMENGINE_CHECKPOINT_SAFE_GLOBALS)
+
+
+_applied = False
+
+
+def apply() -> None:
+    """Apply every workaround (idempotent)."""
+    global _applied
+    if _applied:
+        return
+    _install_drn_stub()
+    _allow_mmengine_checkpoints()
+    _applied = True
+
+
+apply()

@@ -1,0 +1,1 @@
+"""Helpers shared by every method: atomic file writes, logging of counted skips."""
