@@ -14,11 +14,14 @@ and is checked by ``tests/test_compat.py`` with a test that fails without it.
    arrays), so loading fails with "Weights only load failed" (open-mmlab/mmengine#1655). Turning
    ``weights_only`` off would let a downloaded checkpoint run arbitrary code; instead we allow-list
    exactly the types mmengine writes, so resume and ``load_checkpoint`` work with
-   ``weights_only=True``.
+   ``weights_only=True``. A ``HistoryBuffer`` pickles its statistics as ``getattr(buffer, 'min')``
+   calls; allowing ``getattr`` itself would open the door to any attribute of any object, so the
+   name is bound to a guard that only returns the registered statistics of a HistoryBuffer.
 """
 from __future__ import annotations
 
 import importlib.abc
+import inspect
 import importlib.machinery
 import importlib.util
 import sys
@@ -72,10 +75,12 @@ def _install_drn_stub() -> None:
 def _mmengine_checkpoint_safe_globals() -> list:
     """The non-tensor types that mmengine 0.10.x writes into checkpoints."""
     import numpy as np
-    safe = []
+    safe: list = []
     try:
         from mmengine.logging.history_buffer import HistoryBuffer
-        safe.append(HistoryBuffer)
+        # protocol-2 pickles name getattr "__builtin__.getattr", newer ones "builtins.getattr".
+        safe += [HistoryBuffer, (history_buffer_getattr, '__builtin__.getattr'),
+                 (history_buffer_getattr, 'builtins.getattr')]
     except ImportError:  # mmengine not installed: nothing of it to load
         pass
     # NumPy arrays and scalars in the message hub / meta (e.g. the seed, logged scalars).
@@ -90,6 +95,22 @@ def _mmengine_checkpoint_safe_globals() -> list:
     safe += [np.float64, np.float32, np.float16, np.int64, np.int32, np.int16, np.int8,
              np.uint8, np.bool_]
     return safe
+
+
+def history_buffer_getattr(obj, name: str):
+    """What ``getattr`` may do inside a weights-only checkpoint: fetch a registered statistic
+    (``min``, ``max``, ``mean``, ``current``...) of mmengine's HistoryBuffer class or of one of its
+    instances, nothing else."""
+    from mmengine.logging.history_buffer import HistoryBuffer
+    is_buffer = obj is HistoryBuffer or isinstance(obj, HistoryBuffer)
+    # Statistics are public methods defined on the class itself (the registry of them fills
+    # only when a buffer is created, so it cannot be consulted at load time).
+    method = vars(HistoryBuffer).get(name)
+    if is_buffer and not name.startswith('_') and inspect.isfunction(method):
+        return getattr(obj, name)
+    import pickle
+    raise pickle.UnpicklingError(
+        f'weights_only load: getattr({obj!r}, {name!r}) is not allowed')
 
 
 MMENGINE_CHECKPOINT_SAFE_GLOBALS: list = []

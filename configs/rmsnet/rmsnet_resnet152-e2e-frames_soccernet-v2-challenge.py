@@ -11,13 +11,13 @@ train_dataloader = dict(
     batch_size=32,
     sampler=dict(type='SpottingBalancedSampler', mode='per_class', num_foreground=None),
     dataset=dict(pipeline=[dict(type='PackSpottingInputs')],
-                 ann_file=data_root + '/listgame_v2_train.json',
-                 extra_ann_files=[data_root + '/listgame_v2_valid.json',
-                                  data_root + '/listgame_v2_test.json'], **common))
-val_dataloader = dict(dataset=dict(stride=4, ann_file=data_root + '/listgame_v2_test.json',
+                 ann_file='listgame_v2_train.json',
+                 extra_ann_files=['listgame_v2_valid.json',
+                                  'listgame_v2_test.json'], **common))
+val_dataloader = dict(dataset=dict(stride=4, ann_file='listgame_v2_test.json',
                                    **common))
 test_dataloader = dict(dataset=dict(stride=4, with_labels=False,
-                                    ann_file=data_root + '/listgame_v2_challenge.json', **common))
+                                    ann_file='listgame_v2_challenge.json', **common))
 val_evaluator = dict(type='SpottingMetric', version=2, nms_window=31)
 test_evaluator = val_evaluator
 max_epochs = 20

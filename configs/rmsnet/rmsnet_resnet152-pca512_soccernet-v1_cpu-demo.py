@@ -8,11 +8,11 @@ loader = dict(num_workers=0, persistent_workers=False)
 train_dataloader = dict(
     **loader,
     sampler=dict(num_foreground=2000, seed=0),
-    dataset=dict(data_root=data_root, ann_file=data_root + '/listgame_Train.npy'))
+    dataset=dict(data_root=data_root, ann_file='listgame_Train.npy'))
 val_dataloader = dict(
-    **loader, dataset=dict(data_root=data_root, ann_file=data_root + '/listgame_Valid.npy'))
+    **loader, dataset=dict(data_root=data_root, ann_file='listgame_Valid.npy'))
 test_dataloader = dict(
-    **loader, dataset=dict(data_root=data_root, ann_file=data_root + '/listgame_Test.npy'))
+    **loader, dataset=dict(data_root=data_root, ann_file='listgame_Test.npy'))
 train_cfg = dict(max_epochs=max_epochs)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=True, begin=0, end=1,

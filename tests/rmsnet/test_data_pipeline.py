@@ -26,7 +26,7 @@ def test_event_windows_all_offsets_and_clipping():
 
 def test_event_free_windows_stride_t():
     # Events at 7 and 20 in 30 frames, T = 3: free stretches 0-6, 8-19, 21-29.
-    assert event_free_windows([7, 20], 30, 3) == [0, 3, 8, 11, 14, 21, 24, 27]
+    assert event_free_windows([7, 20], 30, 3) == [0, 3, 8, 11, 14, 17, 21, 24, 27]
     assert event_free_windows([], 7, 3) == [0, 3]
 
 

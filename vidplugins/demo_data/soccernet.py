@@ -80,18 +80,18 @@ def planted_features(rng: np.random.Generator, length: int, events: List[tuple],
 
 def generate_soccernet(root: str, version: int = 1, splits: Optional[Dict[str, int]] = None,
                        half_frames: int = 900, feature_dim: int = 512,
-                       feature_name: str = 'ResNet_PCA512', events_per_half: int = 5,
-                       signal: float = 6.0, seed: int = 0) -> Dict[str, List[str]]:
+                       feature_name: str = 'ResNet_PCA512', events_per_half: int = 8,
+                       signal: float = 10.0, seed: int = 0) -> Dict[str, List[str]]:
     """Write a demo SoccerNet (v1 or v2) under ``root``; returns ``{split: [games]}``.
 
     Args:
-        splits: games per split, default ``{'Train': 12, 'Valid': 4, 'Test': 4}``.
+        splits: games per split, default ``{'Train': 16, 'Valid': 4, 'Test': 4}``.
         half_frames: frames per half at 2 fps (900 = 7.5 min; real halves are ~5,400).
         events_per_half: events planted per half (the real v1 average is ~6.7).
         signal: norm of the onset / class patterns (the noise has unit variance per dimension).
         seed: everything is a deterministic function of the arguments.
     """
-    splits = splits or {'Train': 12, 'Valid': 4, 'Test': 4}
+    splits = splits or {'Train': 16, 'Valid': 4, 'Test': 4}
     classes = CLASSES_V1 if version == 1 else CLASSES_V2
     C = len(classes)
     rng = np.random.default_rng(seed)
@@ -155,7 +155,7 @@ def main(argv=None) -> None:
                                      'learnable signal, in the official file layout.')
     parser.add_argument('root')
     parser.add_argument('--version', type=int, default=1, choices=(1, 2))
-    parser.add_argument('--train', type=int, default=12)
+    parser.add_argument('--train', type=int, default=16)
     parser.add_argument('--valid', type=int, default=4)
     parser.add_argument('--test', type=int, default=4)
     parser.add_argument('--half-frames', type=int, default=900)

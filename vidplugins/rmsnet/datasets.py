@@ -22,7 +22,7 @@ import numpy as np
 from mmengine.dataset import BaseDataset
 from mmengine.logging import MMLogger
 
-from mmaction.registry import DATASETS
+from mmaction.registry import DATASETS, TRANSFORMS
 
 from .soccernet import (LABEL_FILES, LabelFileError, classes_for, find_games, read_game_list,
                         read_labels, skipped_labels)
@@ -148,7 +148,9 @@ class _SoccerNetBase(BaseDataset):
         self.check_finite = check_finite
         self.skipped: Counter = Counter()
         self.skip_examples: Dict[str, str] = {}
-        super().__init__(ann_file=ann_file, data_root=data_root, pipeline=list(pipeline),
+        # Transforms come from mmaction2's registry, so the dataset builds outside a runner too.
+        pipeline = [TRANSFORMS.build(t) if isinstance(t, dict) else t for t in pipeline]
+        super().__init__(ann_file=ann_file, data_root=data_root, pipeline=pipeline,
                          test_mode=test_mode, metainfo=dict(classes=self.classes), **kwargs)
 
     # ------------------------------------------------------------------ helpers

@@ -30,7 +30,7 @@ class SpottingMetric(BaseMetric):
 
     Args:
         version: SoccerNet version (1: 3 classes, 2: 17 classes with visible / unshown variants).
-        metrics: which tolerance sets to compute, among ``'loose'`` and ``'tight'``.
+        tolerances: which tolerance sets to compute, among ``'loose'`` and ``'tight'``.
         main_metric: the one also reported as ``a_mAP`` (used for checkpoint selection and early
             stopping as ``spotting/a_mAP_<main_metric>``).
         window_size: T (for the offsets -> frames conversion).
@@ -44,19 +44,19 @@ class SpottingMetric(BaseMetric):
     """
     default_prefix = 'spotting'
 
-    def __init__(self, version: int = 1, metrics: Sequence[str] = ('loose', 'tight'),
+    def __init__(self, version: int = 1, tolerances: Sequence[str] = ('loose', 'tight'),
                  main_metric: str = 'loose', window_size: int = 41,
                  nms_window: Optional[int] = None, min_score: float = 0.0, framerate: int = 2,
                  out_dir: Optional[str] = None, plot_dir: Optional[str] = None,
                  plot_min_confidence: float = 0.5, collect_device: str = 'cpu',
                  prefix: Optional[str] = None):
         super().__init__(collect_device=collect_device, prefix=prefix)
-        for m in list(metrics) + [main_metric]:
+        for m in list(tolerances) + [main_metric]:
             if m not in METRIC_DELTAS:
                 raise ValueError(f'unknown metric {m!r}; expected one of {list(METRIC_DELTAS)}')
         self.version = version
         self.classes = classes_for(version)
-        self.metrics = tuple(metrics)
+        self.tolerances = tuple(tolerances)
         self.main_metric = main_metric
         self.window_size = window_size
         self.nms_window = nms_window
@@ -130,7 +130,7 @@ class SpottingMetric(BaseMetric):
             logger.warning('no labels: predictions written, Average-mAP not computed')
             return {}
         out = {}
-        for name in self.metrics:
+        for name in self.tolerances:
             res = average_map(gt_halves, pred_halves, len(self.classes), METRIC_DELTAS[name],
                               self.framerate)
             out[f'a_mAP_{name}'] = float(res['a_mAP'])

@@ -123,6 +123,9 @@ class RMSNet(BaseModel):
                  init_cfg: Optional[dict] = None):
         if data_preprocessor is None:
             data_preprocessor = dict(type='SpottingDataPreprocessor')
+        if isinstance(data_preprocessor, dict):
+            # Built from mmaction2's registry, so the model also builds outside a runner scope.
+            data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.head = SpottingHead(**head)
         self.num_classes = self.head.num_classes

@@ -19,24 +19,24 @@ train_dataloader = dict(
     persistent_workers=True,
     # n_F = 30,000 foreground and n_F / C = 10,000 background windows per epoch (Sec. 4.2.2).
     sampler=dict(type='SpottingBalancedSampler', num_foreground=30000, mode='foreground'),
-    dataset=dict(type=dataset_type, ann_file=data_root + '/listgame_Train_300.npy',
+    dataset=dict(type=dataset_type, ann_file='listgame_Train_300.npy',
                  pipeline=train_pipeline, drop_halftime_substitutions=True, **common))
 val_dataloader = dict(
     batch_size=1,
     num_workers=2,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type=test_dataset_type, ann_file=data_root + '/listgame_Valid_100.npy',
+    dataset=dict(type=test_dataset_type, ann_file='listgame_Valid_100.npy',
                  pipeline=test_pipeline, test_mode=True, **common))
 test_dataloader = dict(
     batch_size=1,
     num_workers=2,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type=test_dataset_type, ann_file=data_root + '/listgame_Test_100.npy',
+    dataset=dict(type=test_dataset_type, ann_file='listgame_Test_100.npy',
                  pipeline=test_pipeline, test_mode=True, **common))
 
 # Average-mAP, loose tolerances 5-60 s (Sec. 4.2.1); tight 1-5 s reported alongside.
-val_evaluator = dict(type='SpottingMetric', version=1, metrics=('loose', 'tight'),
+val_evaluator = dict(type='SpottingMetric', version=1, tolerances=('loose', 'tight'),
                      main_metric='loose')
 test_evaluator = val_evaluator
