@@ -16,6 +16,7 @@ import glob
 import json
 import os
 import os.path as osp
+import shutil
 import subprocess
 import sys
 import time
@@ -111,13 +112,12 @@ def main():
         print(f'writing the demo SoccerNet-v1 set to {data_root}', flush=True)
         generate_soccernet(data_root, version=1)
     test_games = read_game_list(osp.join(data_root, 'listgame_Test.npy'))
-    # The evaluator finds games from a labels tree: the test split's folders.
+    # The evaluator finds games from a labels tree: the test split's label files.
     labels_root = osp.join(work_root, 'test_labels')
     for game in test_games:
-        dst = osp.join(labels_root, game)
-        if not osp.exists(dst):
-            os.makedirs(osp.dirname(dst), exist_ok=True)
-            os.symlink(osp.join(data_root, game), dst)
+        os.makedirs(osp.join(labels_root, game), exist_ok=True)
+        shutil.copyfile(osp.join(data_root, game, 'Labels.json'),
+                        osp.join(labels_root, game, 'Labels.json'))
 
     results = {}
     chance_dir = chance_predictions(data_root, test_games, osp.join(work_root, 'chance'))

@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Distributed training on one node with torchrun: bash tools/dist_train.sh CONFIG GPUS [ARGS...]
-# On a machine without GPUs the processes use the gloo backend on CPU (PyTorch picks it when the
-# config's dist_cfg asks for nccl and CUDA is missing: set env_cfg.dist_cfg.backend=gloo to be
-# explicit).
+# On a machine without GPUs the processes run on CPU with the gloo backend: tools/train.py switches
+# a config's nccl to gloo when CUDA is missing (and works around mmengine's GPU-only set-up).
 set -euo pipefail
 CONFIG=$1
 GPUS=$2

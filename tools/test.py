@@ -11,6 +11,9 @@ import vidplugins  # noqa: F401
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
+# The script's folder is first on sys.path: the same CPU launch fix as training.
+from train import setup_cpu_distributed
+
 
 def parse_args():
     parser = argparse.ArgumentParser(description='Test (and evaluate) a model')
@@ -41,6 +44,11 @@ def merge_args(cfg, args):
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     cfg.load_from = args.checkpoint
+    # Testing does not train: mmengine 0.10.7's EarlyStoppingHook.before_run reads
+    # runner.train_loop, which builds the train loop and its dataset, so a test would need the
+    # training split on disk. Drop the hook here.
+    cfg.custom_hooks = [h for h in cfg.get('custom_hooks', None) or []
+                        if h.get('type') != 'EarlyStoppingHook']
     evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) \
         else [cfg.test_evaluator]
     if args.show_dir is not None:
@@ -60,6 +68,7 @@ def merge_args(cfg, args):
 def main():
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
+    cfg = setup_cpu_distributed(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
     runner.test()
 

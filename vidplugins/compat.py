@@ -8,7 +8,8 @@ and is checked by ``tests/test_compat.py`` with a test that fails without it.
    ``mmaction/models/localizers/__init__.py`` imports it, so ``import mmaction.models`` raises
    ModuleNotFoundError (open-mmlab/mmaction2#2714). We install a last-resort import finder that
    provides a stand-in module only when the real one cannot be found: a fixed release is never
-   shadowed. The stand-in ``DRN`` raises a clear error if someone builds it.
+   shadowed. The stand-in ``DRN`` (also registered in mmaction2's MODELS, as the real one is)
+   raises a clear error if someone builds it.
 2. torch >= 2.6 loads checkpoints with ``weights_only=True`` by default, and mmengine 0.10.7
    checkpoints hold a few non-tensor types (the message hub's ``HistoryBuffer``, NumPy scalars and
    arrays), so loading fails with "Weights only load failed" (open-mmlab/mmengine#1655). Turning
@@ -21,7 +22,6 @@ and is checked by ``tests/test_compat.py`` with a test that fails without it.
 from __future__ import annotations
 
 import importlib.abc
-import inspect
 import importlib.machinery
 import importlib.util
 import sys
@@ -65,6 +65,11 @@ class _DRNStubFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
             module.__path__ = []  # a package, so that ``.drn.drn`` can be imported below it
         else:
             module.DRN = _MissingDRN
+            # The real module registers DRN; without it a config asking for DRN would fail with
+            # a misleading "not in the registry" KeyError instead of the message above.
+            from mmaction.registry import MODELS
+            if 'DRN' not in MODELS.module_dict:
+                MODELS.register_module(name='DRN', module=_MissingDRN)
 
 
 def _install_drn_stub() -> None:
@@ -103,10 +108,13 @@ def history_buffer_getattr(obj, name: str):
     instances, nothing else."""
     from mmengine.logging.history_buffer import HistoryBuffer
     is_buffer = obj is HistoryBuffer or isinstance(obj, HistoryBuffer)
-    # Statistics are public methods defined on the class itself (the registry of them fills
-    # only when a buffer is created, so it cannot be consulted at load time).
-    method = vars(HistoryBuffer).get(name)
-    if is_buffer and not name.startswith('_') and inspect.isfunction(method):
+    # A buffer's __setstate__ copies these callables into the class-wide statistics registry, so
+    # other public methods (``update``, ``statistics``) must not pass: a checkpoint could rebind
+    # ``mean`` to ``update``. The default statistics are registered when a buffer is created:
+    # creating one (what unpickling the buffer itself does anyway) fills the registry.
+    HistoryBuffer()
+    registered = HistoryBuffer._statistics_methods.get(name)
+    if is_buffer and registered is not None and vars(HistoryBuffer).get(name) is registered:
         return getattr(obj, name)
     import pickle
     raise pickle.UnpicklingError(

@@ -11,9 +11,10 @@ import sys
 import numpy as np
 import pytest
 
-from vidplugins.rmsnet.evaluation import (LOOSE_DELTAS, TIGHT_DELTAS, SpotArrays, average_map,
-                                          evaluate_folders, load_ground_truth, load_predictions)
-from vidplugins.rmsnet.evaluation.average_map import _threshold_bins
+from vidplugins.rmsnet.evaluation import (SpotArrays, average_map, evaluate_folders,
+                                          load_ground_truth, load_predictions)
+from vidplugins.rmsnet.evaluation.average_map import (_prediction_columns_checked,
+                                                      _prediction_columns_fast, _threshold_bins)
 from vidplugins.rmsnet.soccernet import CLASSES_V1, CLASSES_V2, LabelFileError, format_game_time
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -25,12 +26,10 @@ def spots(frames, labels, values):
                       np.asarray(values, np.float64))
 
 
-def one_class(gt, preds, deltas_s=(2, ), empty_halves=0):
+def one_class(gt, preds, deltas_s=(2, )):
     """Average-mAP of one class in one half. gt: [(frame, +-1)], preds: [(frame, score)]."""
     gt_halves = [spots([f for f, _ in gt], [0] * len(gt), [v for _, v in gt])]
     pred_halves = [spots([f for f, _ in preds], [0] * len(preds), [s for _, s in preds])]
-    gt_halves += [SpotArrays.empty()] * empty_halves
-    pred_halves += [SpotArrays.empty()] * empty_halves
     return average_map(gt_halves, pred_halves, 1, deltas_s)
 
 
@@ -115,7 +114,8 @@ def test_prediction_of_a_class_without_events_is_unshown():
 
 def test_threshold_bins_match_binary_search():
     thresholds = np.linspace(0, 1, 200)
-    scores = np.concatenate([thresholds, np.nextafter(thresholds, 2), np.nextafter(thresholds[1:], -1),
+    scores = np.concatenate([thresholds, np.nextafter(thresholds, 2),
+                             np.nextafter(thresholds[1:], -1),
                              np.random.default_rng(0).random(10000), [1.5, 1e300, 5e-324]])
     assert (_threshold_bins(scores) == np.searchsorted(thresholds, scores, 'right')).all()
 
@@ -157,13 +157,16 @@ def random_game(rng, version):
         for pos in np.concatenate([rng.integers(0, 310_000, 150), [7_400_000, 7_199_999]]).tolist():
             score = float(rng.choice([rng.random(), round(rng.random(), 1), -0.5, 0.0, 1.0, 1.2,
                                       float(np.linspace(0, 1, 200)[int(rng.integers(200))])]))
+            # null: upstream's float grid stores NaN, which no threshold reaches.
+            confidence = None if rng.random() < .02 else \
+                repr(score) if rng.random() < .5 else score
             predictions.append({
                 'gameTime': format_game_time(half, pos),
                 'label': pred_names[int(rng.integers(3))] if rng.random() < .7 else
                 pred_names[int(rng.integers(len(pred_names)))],
                 'position': str(pos) if rng.random() < .7 else pos,
                 'half': str(half) if rng.random() < .7 else half,
-                'confidence': repr(score) if rng.random() < .5 else score})
+                'confidence': confidence})
         # Same cell written twice (last wins), and a half upstream ignores.
         predictions.append(dict(predictions[-5], confidence='0.05'))
         predictions.append(dict(predictions[-7], confidence=-1))
@@ -263,12 +266,25 @@ def test_prediction_entries_upstream_skips_are_not_errors(tmp_path):
     path.write_text(json.dumps({'predictions': [
         {'position': '1000', 'label': 'Dribble', 'half': '1'},
         {'position': '1000', 'label': 'Goal', 'half': '3', 'confidence': 'n/a'},
-        {'position': 2500, 'label': 'Goal', 'half': 2, 'confidence': '0.25'}]}))
+        {'position': 2500, 'label': 'Goal', 'half': 2, 'confidence': '0.25'},
+        # A null confidence becomes NaN upstream: it hides the earlier prediction of its cell.
+        {'position': 2000, 'label': 'Goal', 'half': 1, 'confidence': 0.5},
+        {'position': 2000, 'label': 'Goal', 'half': 1, 'confidence': None}]}))
     half1, half2 = load_predictions(str(path), 2)
     assert len(half1) == 0 and half2.frames.tolist() == [5] and half2.values.tolist() == [.25]
     with pytest.raises(LabelFileError, match='predictions'):
         (tmp_path / 'bad.json').write_text('{"UrlLocal": "x"}')
         load_predictions(str(tmp_path / 'bad.json'), 2)
+
+
+def test_fast_and_checked_prediction_parsing_agree():
+    index = {name: i for i, name in enumerate(CLASSES_V2)}
+    _, predictions = random_game(np.random.default_rng(7), 2)
+    fast = _prediction_columns_fast(predictions, index, 2)
+    checked = _prediction_columns_checked(predictions, 'f.json', index, 2)
+    assert fast is not None
+    for a, b in zip(fast, checked):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_missing_prediction_file(tmp_path):

@@ -30,22 +30,23 @@ Greedy matching is sequential only among events whose tolerance windows share pr
 are therefore cut into "chains" of overlapping windows; chains are independent, so round ``k``
 matches the ``k``-th event of every chain at once with a masked arg-max over the windows
 (``np.maximum.reduceat``, then the first maximum, as the official scan). Counts at every threshold
-come from a per-class histogram of threshold bins and suffix sums. Floating-point steps that decide the last bits (``TP / count``,
-``nan_to_num``, ``arange(11) / 10``, sequential AP sums, ``np.mean`` over classes, the trapezoid
-loop) are done in the same form as upstream.
+come from a per-class histogram of threshold bins and suffix sums. Floating-point steps that decide
+the last bits (``TP / count``, ``nan_to_num``, ``arange(11) / 10``, sequential AP sums, ``np.mean``
+over classes, the trapezoid loop) are done in the same form as upstream.
 """
 from __future__ import annotations
 
+import json
 import math
-from itertools import repeat
 import os.path as osp
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from itertools import repeat
+from typing import Dict, List, Sequence
 
 import numpy as np
 
-from ..soccernet import (CLASSES_V1, CLASSES_V2, EVAL_HALF_SECONDS, LABEL_FILES, LabelFileError,
-                         classes_for, event_frame, find_games, read_json, v1_class_index)
+from ..soccernet import (CLASSES_V1, EVAL_HALF_SECONDS, LABEL_FILES, LabelFileError,
+                         classes_for, event_frame, find_games, v1_class_index)
 
 __all__ = [
     'LOOSE_DELTAS', 'TIGHT_DELTAS', 'METRIC_DELTAS', 'NUM_THRESHOLDS', 'SpotArrays',
@@ -114,6 +115,19 @@ def frames_per_half(framerate: int) -> int:
 _HALF_SPELLINGS = {'1': 1, '2': 2, 1: 1, 2: 2}
 
 
+def _read_json(path: str):
+    """Parse a JSON file, raising ``LabelFileError`` naming it when it is not valid JSON.
+
+    Parsing the bytes skips a text decoding pass (``json.loads`` detects UTF-8/16/32).
+    """
+    with open(path, 'rb') as f:
+        data = f.read()
+    try:
+        return json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise LabelFileError(f'{path}: not valid JSON ({e})') from None
+
+
 def _label_index(version: int) -> Dict[str, int]:
     """Exact label -> class map of prediction files (and of v2 label files)."""
     return {name: i for i, name in enumerate(classes_for(version))}
@@ -125,14 +139,15 @@ def load_ground_truth(path: str, version: int, framerate: int = 2) -> List[SpotA
     Follows upstream's ``label2vector``: v1 labels map by substring (``card``/``subs``/``soccer``),
     v2 labels by exact name; other labels are ignored. Raises ``LabelFileError`` naming the file
     and the field for malformed content (bad JSON, no ``annotations``, bad ``gameTime`` or
-    ``position``, negative position, half other than 1 or 2).
+    ``position``, negative position, half other than 1 or 2: upstream would silently drop or
+    misplace those events).
 
     Returns:
         ``[half1, half2]``, each a ``SpotArrays`` with values +1 / -1.
     """
     num_frames = frames_per_half(framerate)
     classes = _label_index(version) if version == 2 else None
-    data = read_json(path)
+    data = _read_json(path)
     if not isinstance(data, dict) or not isinstance(data.get('annotations'), list):
         raise LabelFileError(f'{path}: missing "annotations" list')
     rows = []  # (half, frame, label, value) in file order
@@ -174,14 +189,15 @@ def load_predictions(path: str, version: int, framerate: int = 2) -> List[SpotAr
     to the half; labels must match a class name exactly (v2: other labels are ignored; v1: upstream
     fails on them, so this raises); halves other than 1 and 2 are ignored; the last prediction of a
     (frame, label) cell wins; then negative (and NaN) confidences are dropped. ``position``,
-    ``half`` and ``confidence`` may be numbers or numeric strings. Raises ``LabelFileError``
-    naming the file, entry and field for malformed content.
+    ``half`` and ``confidence`` may be numbers or numeric strings (a null confidence counts as
+    NaN, as upstream stores it). Raises ``LabelFileError`` naming the file, entry and field for
+    malformed content, including a negative position (upstream would index its grid from the end).
 
     Returns:
         ``[half1, half2]``, each a ``SpotArrays`` whose values are the confidences.
     """
     num_frames = frames_per_half(framerate)
-    data = read_json(path)
+    data = _read_json(path)
     if not isinstance(data, dict) or not isinstance(data.get('predictions'), list):
         raise LabelFileError(f'{path}: missing "predictions" list')
     items = data['predictions']
@@ -225,10 +241,13 @@ def _prediction_columns_fast(items, index: Dict[str, int], version: int):
         if version == 1 and (label < 0).any():
             return None
         keep = np.flatnonzero((label >= 0) & ((half == 1) | (half == 2)))
-        # Upstream reads the confidence of kept entries only.
+        # Upstream reads the confidence of kept entries only, by storing it in a float64 array:
+        # np.array converts like that store (numbers and numeric strings as float(), null as NaN).
         kept = items if len(keep) == len(items) else [items[i] for i in keep.tolist()]
-        score = np.array(list(map(float, [a['confidence'] for a in kept])), np.float64)
+        score = np.array([a['confidence'] for a in kept], np.float64)
     except Exception:  # noqa: BLE001  (any oddity: let the checked path decide)
+        return None
+    if score.shape != keep.shape:  # e.g. a list as confidence
         return None
     return keep, half[keep], position[keep], label[keep], score
 
@@ -254,7 +273,7 @@ def _prediction_columns_checked(items, path: str, index: Dict[str, int], version
             continue
         if half not in (1, 2):
             continue
-        score = _field(a, 'confidence', float, where)
+        score = _field(a, 'confidence', _stored_score, where)
         if position > np.iinfo(np.int64).max:
             raise LabelFileError(f'{where}: position {position} is out of range')
         rows.append((i, half, position, label, score))
@@ -264,6 +283,15 @@ def _prediction_columns_checked(items, path: str, index: Dict[str, int], version
     entry, half, position, label, score = zip(*rows)
     return (np.array(entry, np.int64), np.array(half, np.int64), np.array(position, np.int64),
             np.array(label, np.int64), np.array(score, np.float64))
+
+
+def _stored_score(value) -> float:
+    """A confidence as upstream's float64 grid stores it: like float(), but null gives NaN."""
+    if value is None:
+        return math.nan
+    if isinstance(value, (list, dict)):
+        raise TypeError('a container is not a number')
+    return float(value)
 
 
 def _field(entry: dict, name: str, convert, where: str):
@@ -325,7 +353,10 @@ def _closest_is_visible(gt_keys, gt_group, gt_values, pred_keys, pred_group, str
     later = gt_group[1:] == gt_group[:-1]
     # keys share their group offset, so the key midpoint is offset + frame midpoint.
     starts[1:][later] = ((gt_keys[:-1] + gt_keys[1:]) // 2)[later]
-    owner = np.searchsorted(starts, pred_keys, side='right') - 1
+    # owner = (number of starts <= key) - 1, counted by a cumulative histogram of where each
+    # start falls among the sorted predictions (cheaper than a search per prediction).
+    first_pred = np.searchsorted(pred_keys, starts, side='left')
+    owner = np.cumsum(np.bincount(first_pred, minlength=len(pred_keys) + 1)[:-1]) - 1
     owner_ok = owner >= 0
     owner = np.maximum(owner, 0)
     return owner_ok & (gt_group[owner] == pred_group) & (gt_values[owner] > 0.5)
@@ -362,14 +393,13 @@ def _greedy_match(gt_keys, pred_keys, scores, radius: int):
         radius: largest allowed |frame difference|.
 
     Returns:
-        (P,) bool, True for matched predictions (true positives).
+        (M,) int64 indices of the matched predictions (the true positives).
     """
-    matched = np.zeros(len(pred_keys), bool)
     lo = np.searchsorted(pred_keys, gt_keys - radius, side='left')
     hi = np.searchsorted(pred_keys, gt_keys + radius, side='right')
     lo, hi = lo[hi > lo], hi[hi > lo]  # events with no candidate match nothing
     if len(lo) == 0:
-        return matched
+        return np.zeros(0, np.int64)
     # Windows only move rightwards with the key, so an event depends on earlier ones exactly
     # when its window shares a prediction with its predecessor's; otherwise it starts a chain.
     # Chains are independent: round k matches the k-th event of every chain at once.
@@ -380,13 +410,14 @@ def _greedy_match(gt_keys, pred_keys, scores, radius: int):
     order = np.argsort(step, kind='stable')
     bounds = np.searchsorted(step[order], np.arange(step.max() + 2))
     available = scores.copy()
+    matched = []
     for k in range(len(bounds) - 1):
         sel = order[bounds[k]:bounds[k + 1]]
         won = _window_best(available, lo[sel], hi[sel])
         won = won[won >= 0]
         available[won] = -1.0
-        matched[won] = True
-    return matched
+        matched.append(won)
+    return np.concatenate(matched)
 
 
 def _threshold_bins(scores):
@@ -419,9 +450,10 @@ class _ThresholdCounts:
         self.cells = labels * (NUM_THRESHOLDS + 1) + _threshold_bins(scores)
         self.num_classes = num_classes
 
-    def count(self, flags) -> np.ndarray:
-        """(P,) bool -> (C, T) float64 counts of flagged predictions with score >= threshold."""
-        hist = np.bincount(self.cells[flags], minlength=self.num_classes * (NUM_THRESHOLDS + 1))
+    def count(self, which) -> np.ndarray:
+        """(C, T) float64 counts of the predictions ``which`` (a (P,) bool mask or indices)
+        with score >= threshold."""
+        hist = np.bincount(self.cells[which], minlength=self.num_classes * (NUM_THRESHOLDS + 1))
         hist = hist.reshape(self.num_classes, NUM_THRESHOLDS + 1)
         at_least = np.cumsum(hist[:, ::-1], axis=1)[:, ::-1]  # [c, k]: bins >= k
         return at_least[:, 1:].astype(np.float64)
@@ -505,18 +537,18 @@ def average_map(ground_truth_halves: Sequence[SpotArrays],
     visible = _closest_is_visible(gt_keys, gt_group, gt_values, pred_keys, pred_group, stride)
 
     counts = _ThresholdCounts(pred_labels, scores, num_classes)
-    det_all = counts.count(np.ones(len(scores), bool))
+    det_all = counts.count(slice(None))
     det_visible = counts.count(visible)
     det_unshown = counts.count(~visible)
 
     curves = {'': [], '_visible': [], '_unshown': []}  # (mAP, per-class AP) per tolerance
     for radius in radii:
-        tp = _greedy_match(gt_keys, pred_keys, scores, radius)
-        tp_all = counts.count(tp)
+        tp = _greedy_match(gt_keys, pred_keys, scores, radius)  # indices
+        tp_visible = visible[tp]
         for suffix, tp_count, det_count, num_gt in (
-                ('', tp_all, det_all, num_visible + num_unshown),
-                ('_visible', counts.count(tp & visible), det_visible, num_visible),
-                ('_unshown', counts.count(tp & ~visible), det_unshown, num_unshown)):
+                ('', counts.count(tp), det_all, num_visible + num_unshown),
+                ('_visible', counts.count(tp[tp_visible]), det_visible, num_visible),
+                ('_unshown', counts.count(tp[~tp_visible]), det_unshown, num_unshown)):
             curves[suffix].append(_eleven_point_map(*_precision_recall(tp_count, det_count,
                                                                         num_gt)))
 
