@@ -114,6 +114,7 @@ def main():
     test_games = read_game_list(osp.join(data_root, 'listgame_Test.npy'))
     # The evaluator finds games from a labels tree: the test split's label files.
     labels_root = osp.join(work_root, 'test_labels')
+    shutil.rmtree(labels_root, ignore_errors=True)
     for game in test_games:
         os.makedirs(osp.join(labels_root, game), exist_ok=True)
         shutil.copyfile(osp.join(data_root, game, 'Labels.json'),
