@@ -54,7 +54,18 @@ class SpottingHead(nn.Module):
 
     def forward(self, x: torch.Tensor):
         """Args: x (B, T, D) per-frame features. Returns (cls_logits (B, C + 1), offset (B,))."""
-        x = F.relu(self.fc1(x))                  # (B, T, 256)
+        return self.forward_embedded(self.embed(x))
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """FC_1 + ReLU, applied to each frame on its own: (..., D) -> (..., 256).
+
+        Being per-frame, it can run once over a whole half before the windows are cut, which
+        sliding-window inference exploits (overlapping windows share it).
+        """
+        return F.relu(self.fc1(x))
+
+    def forward_embedded(self, x: torch.Tensor):
+        """The rest of the network on embedded windows (B, T, 256)."""
         x = x.transpose(1, 2)                    # (B, 256, T)
         x = F.relu(self.conv1(x))
         x = F.relu(self.conv2(x))                # (B, 128, T)
@@ -180,11 +191,18 @@ class RMSNet(BaseModel):
         Returns:
             probs (W, C + 1) softmax scores, offsets (W,) in [0, 1].
         """
-        t = torch.arange(self.window_size, device=feats.device)
+        T = self.window_size
+        emb = self.head.embed(feats)                           # (L, 256), once per frame
+        t = torch.arange(T, device=feats.device)
         probs, offsets = [], []
         for chunk in starts.split(self.max_windows_per_forward):
-            windows = feats[chunk[:, None] + t[None]]          # (w, T, D)
-            cls_logits, offset_logits = self.head(windows)
+            contiguous = bool((chunk == chunk[0] + T * torch.arange(
+                len(chunk), device=chunk.device)).all()) and int(chunk[-1]) + T <= len(emb)
+            if contiguous:                                     # stride T: a view, no copy
+                windows = emb[int(chunk[0]):int(chunk[0]) + T * len(chunk)].view(len(chunk), T, -1)
+            else:
+                windows = emb[chunk[:, None] + t[None]]        # (w, T, 256)
+            cls_logits, offset_logits = self.head.forward_embedded(windows)
             probs.append(cls_logits.softmax(dim=1))
             offsets.append(torch.sigmoid(offset_logits) if self.use_regression
                            else torch.full_like(offset_logits, 0.5))

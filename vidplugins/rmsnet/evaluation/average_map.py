@@ -44,6 +44,7 @@ from itertools import repeat
 from typing import Dict, List, Sequence
 
 import numpy as np
+import orjson
 
 from ..soccernet import (CLASSES_V1, EVAL_HALF_SECONDS, LABEL_FILES, LabelFileError,
                          classes_for, event_frame, find_games, v1_class_index)
@@ -118,10 +119,16 @@ _HALF_SPELLINGS = {'1': 1, '2': 2, 1: 1, 2: 2}
 def _read_json(path: str):
     """Parse a JSON file, raising ``LabelFileError`` naming it when it is not valid JSON.
 
-    Parsing the bytes skips a text decoding pass (``json.loads`` detects UTF-8/16/32).
+    orjson parses SoccerNet's large prediction files about 3x faster than the standard library;
+    the few documents it refuses but Python's ``json`` (and so upstream) accepts, such as bare
+    ``NaN`` literals, go through ``json.loads``.
     """
     with open(path, 'rb') as f:
         data = f.read()
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        pass
     try:
         return json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
