@@ -68,7 +68,7 @@ if __name__ == '__main__':
         long_description_content_type='text/markdown',
         license='Apache License 2.0',
         python_requires='>=3.9',
-        packages=find_packages(exclude=('configs', 'tools', 'tests', 'benchmarks', 'projects')),
+        packages=find_packages(include=('vidplugins', 'vidplugins.*')),
         include_package_data=True,
         package_data={'vidplugins': ['.mim/**/*', '.mim/*']},
         install_requires=read_requirements('openmmlab.txt') + read_requirements('runtime.txt'),
