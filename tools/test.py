@@ -11,8 +11,7 @@ import vidplugins  # noqa: F401
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-# The script's folder is first on sys.path: the same CPU launch fix as training.
-from train import setup_cpu_distributed
+from vidplugins.utils.dist import setup_cpu_distributed
 
 
 def parse_args():
