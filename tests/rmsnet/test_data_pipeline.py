@@ -199,3 +199,33 @@ def test_v2_dataset_parses_positions_and_classes(demo_soccernet_v2):
     ds = SoccerNetWindowDataset(data_root=root, version=2,
                                 ann_file=osp.join(root, 'listgame_Train.npy'))
     assert ds.labels.max() == 17 and len(ds.foreground_indices) > 0
+
+
+def test_frames_modality_reads_frame_folders(tmp_path):
+    """End-to-end input (Sec. 4.2.5): per-half folders of frames at 2 fps, resized on load."""
+    import cv2
+    game = tmp_path / 'league' / 'season' / 'game'
+    for half in (1, 2):
+        folder = game / f'{half}_frames_64x96'
+        folder.mkdir(parents=True)
+        for i in range(30):
+            cv2.imwrite(str(folder / f'{i:06d}.jpg'), np.full((64, 96, 3), i * 8, np.uint8))
+    json.dump(dict(annotations=[dict(gameTime='1 - 00:05', label='y-card')]),
+              open(game / 'Labels.json', 'w'))
+    ds = SoccerNetWindowDataset(data_root=str(tmp_path), modality='frames',
+                                feature_name='frames_64x96', feature_dim=None,
+                                frame_size=(32, 48), window_size=8,
+                                pipeline=[dict(type='PackSpottingInputs')])
+    fg = ds.get_data_info(int(ds.foreground_indices[0]))
+    assert fg['event_frame'] == 10 and fg['label'] == 0
+    item = ds[int(ds.foreground_indices[0])]
+    assert tuple(item['inputs'].shape) == (8, 32, 48, 3)
+    # Frame k of the window is image start + k (grey level 8 * index, JPEG-rounded).
+    assert abs(int(item['inputs'][0, 0, 0, 0]) - 8 * fg['start']) <= 2
+    os.remove(game / '2_frames_64x96' / '000003.jpg')
+    with open(game / '2_frames_64x96' / '000003.jpg', 'wb') as f:
+        f.write(b'not a jpeg')
+    bad = SoccerNetGameDataset(data_root=str(tmp_path), modality='frames',
+                               feature_name='frames_64x96', feature_dim=None, window_size=8)
+    with pytest.raises(FeatureFileError, match='000003.jpg: cannot decode image'):
+        bad[1]
