@@ -184,7 +184,7 @@ def main(argv=None):
             t_ours = float('inf')
             for _ in range(args.repeats):
                 t0 = time.perf_counter()
-                ours = evaluate_folders(labels_dir, preds_dir, metric=metric,
+                ours = evaluate_folders(labels_dir, preds_dir, metric=metric, workers=2,
                                         version=args.version)
                 t_ours = min(t_ours, time.perf_counter() - t0)
             diff = max_difference(official, ours)

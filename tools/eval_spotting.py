@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from vidplugins.rmsnet.evaluation import evaluate_folders
@@ -35,6 +36,8 @@ def parse_args(argv=None):
     parser.add_argument('--allow-missing', action='store_true',
                         help='score games without a predictions file as having no predictions '
                         '(default: fail)')
+    parser.add_argument('--workers', type=int, default=min(2, os.cpu_count() or 1),
+                        help='processes reading the files (default: up to 2)')
     return parser.parse_args(argv)
 
 
@@ -44,7 +47,8 @@ def main(argv=None) -> int:
         result = evaluate_folders(args.labels_dir, args.predictions_dir, metric=args.metric,
                                   version=args.version, framerate=args.framerate,
                                   prediction_file=args.prediction_file,
-                                  missing='empty' if args.allow_missing else 'error')
+                                  missing='empty' if args.allow_missing else 'error',
+                                  workers=args.workers)
     except (LabelFileError, FileNotFoundError, ValueError) as e:
         print(f'error: {e}', file=sys.stderr)
         return 1
