@@ -297,3 +297,20 @@ def test_missing_prediction_file(tmp_path):
     assert r['games_without_predictions'] == [game] and r['num_games'] == 2
     with pytest.raises(FileNotFoundError, match='Labels.json'):
         evaluate_folders(labels_dir, preds_dir, version=1)
+
+
+def test_parallel_file_reading_gives_the_same_numbers(demo_soccernet, tmp_path):
+    """``workers`` only changes who reads the files, never the result."""
+    from vidplugins.rmsnet.postprocess import spots_to_predictions, write_predictions
+    from vidplugins.rmsnet.soccernet import CLASSES_V1, find_games
+    root, _ = demo_soccernet
+    rng = np.random.default_rng(0)
+    games = find_games(root, 'Labels.json')
+    for game in games:
+        halves = {h: (rng.integers(0, 300, 40), rng.integers(0, 3, 40), rng.random(40))
+                  for h in (1, 2)}
+        write_predictions(str(tmp_path), game, spots_to_predictions(game, halves, CLASSES_V1))
+    one = evaluate_folders(root, str(tmp_path), 'loose', version=1, workers=1)
+    two = evaluate_folders(root, str(tmp_path), 'loose', version=1, workers=2)
+    assert one['num_games'] == len(games) and one['a_mAP'] > 0
+    assert one == two
