@@ -122,6 +122,8 @@ class _SoccerNetBase(BaseDataset):
     ``modality='features'`` reads ``<half>_<feature_name>.npy``; ``modality='frames'`` (end-to-end
     training, Sec. 4.2.5 / 4.3) reads the folder ``<half>_<feature_name>/`` of frames extracted at
     2 fps (``tools/data/soccernet/extract_frames.py``), resized to ``frame_size=(H, W)``.
+    ``extra_ann_files`` appends more game lists to ``ann_file`` (training on several splits,
+    Sec. 4.3).
     """
 
     def __init__(self, data_root: str, ann_file: str = '', version: int = 1,
@@ -239,7 +241,6 @@ class SoccerNetWindowDataset(_SoccerNetBase):
     is background. The pipeline usually holds ``MaskEventContext`` then ``PackSpottingInputs``.
 
     Args:
-        extra_ann_files: more game lists appended to ``ann_file`` (training on several splits).
         drop_halftime_substitutions: drop substitutions annotated at the start of the second half
             (``"2 - 00:00"``): players change during the break, nothing visual marks the moment
             (Sec. 4.2.2). Counted in ``skipped``.
