@@ -36,3 +36,21 @@ def test_all_500_real_v1_label_files_and_official_splits(tmp_path):
     # 6,689 annotations minus the 52 "penalty-missed", which are no v1 class.
     assert n == 6689 - 52
     assert counts == Counter({0: 2045 + 54 + 46, 1: 2849, 2: 1603 + 40})
+
+
+def test_v2_game_lists_from_the_soccernet_package(tmp_path):
+    """tools/data/soccernet/make_game_lists.py writes the official v2 splits (300/100/100/50)."""
+    import json
+    import os.path as osp
+    import subprocess
+    import sys
+    pytest.importorskip('SoccerNet.utils', reason='the SoccerNet package holds the v2 lists')
+    from tests.conftest import REPO
+    subprocess.run([sys.executable, osp.join(REPO, 'tools', 'data', 'soccernet',
+                                             'make_game_lists.py'), str(tmp_path)], check=True,
+                   capture_output=True)
+    sizes = {split: len(read_game_list(str(tmp_path / f'listgame_v2_{split}.json')))
+             for split in ('train', 'valid', 'test', 'challenge')}
+    assert sizes == dict(train=300, valid=100, test=100, challenge=50)
+    train = json.load(open(tmp_path / 'listgame_v2_train.json'))
+    assert all(g.count('/') == 2 for g in train)          # league/season/game
