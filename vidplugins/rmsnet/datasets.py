@@ -24,8 +24,8 @@ from mmengine.logging import MMLogger
 
 from mmaction.registry import DATASETS, TRANSFORMS
 
-from .soccernet import (LABEL_FILES, LabelFileError, classes_for, find_games, read_game_list,
-                        read_labels, skipped_labels)
+from .soccernet import (LABEL_FILES, V1_IGNORED_LABELS, LabelFileError, classes_for, find_games,
+                        read_game_list, read_labels)
 
 
 class FeatureFileError(ValueError):
@@ -188,13 +188,13 @@ class _SoccerNetBase(BaseDataset):
         if not osp.isfile(path):
             raise LabelFileError(f'{path}: label file not found (game {game!r} of '
                                  f'{self.ann_file or self.data_root})')
-        if self.strict:
-            return read_labels(path, self.version, self.fps, unknown='error')
-        unknown = {k: v for k, v in skipped_labels(path, self.version).items()
-                   if not (self.version == 1 and k == 'penalty-missed')}
-        for name, n in unknown.items():
-            self._skip(f'unknown label {name!r}', path, n)
-        return read_labels(path, self.version, self.fps, unknown='skip')
+        dropped: Dict[str, int] = {}
+        events = read_labels(path, self.version, self.fps,
+                             unknown='error' if self.strict else 'skip', skipped=dropped)
+        for name, n in dropped.items():
+            if name not in V1_IGNORED_LABELS:        # not a v1 class by definition, not an error
+                self._skip(f'unknown label {name!r}', path, n)
+        return events
 
     def _half_length(self, game: str, half: int) -> Optional[int]:
         """Frames in one half after validating its input, or None when skipped (strict=False)."""

@@ -36,7 +36,6 @@ over classes, the trapezoid loop) are done in the same form as upstream.
 """
 from __future__ import annotations
 
-import json
 import math
 import os.path as osp
 from dataclasses import dataclass
@@ -44,10 +43,9 @@ from itertools import repeat
 from typing import Dict, List, Sequence
 
 import numpy as np
-import orjson
 
 from ..soccernet import (CLASSES_V1, EVAL_HALF_SECONDS, LABEL_FILES, LabelFileError,
-                         classes_for, event_frame, find_games, v1_class_index)
+                         classes_for, find_games, read_json, read_labels)
 
 __all__ = [
     'LOOSE_DELTAS', 'TIGHT_DELTAS', 'METRIC_DELTAS', 'NUM_THRESHOLDS', 'SpotArrays',
@@ -116,25 +114,6 @@ def frames_per_half(framerate: int) -> int:
 _HALF_SPELLINGS = {'1': 1, '2': 2, 1: 1, 2: 2}
 
 
-def _read_json(path: str):
-    """Parse a JSON file, raising ``LabelFileError`` naming it when it is not valid JSON.
-
-    orjson parses SoccerNet's large prediction files about 3x faster than the standard library;
-    the few documents it refuses but Python's ``json`` (and so upstream) accepts, such as bare
-    ``NaN`` literals, go through ``json.loads``.
-    """
-    with open(path, 'rb') as f:
-        data = f.read()
-    try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError:
-        pass
-    try:
-        return json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise LabelFileError(f'{path}: not valid JSON ({e})') from None
-
-
 def _label_index(version: int) -> Dict[str, int]:
     """Exact label -> class map of prediction files (and of v2 label files)."""
     return {name: i for i, name in enumerate(classes_for(version))}
@@ -153,30 +132,9 @@ def load_ground_truth(path: str, version: int, framerate: int = 2) -> List[SpotA
         ``[half1, half2]``, each a ``SpotArrays`` with values +1 / -1.
     """
     num_frames = frames_per_half(framerate)
-    classes = _label_index(version) if version == 2 else None
-    data = _read_json(path)
-    if not isinstance(data, dict) or not isinstance(data.get('annotations'), list):
-        raise LabelFileError(f'{path}: missing "annotations" list')
-    rows = []  # (half, frame, label, value) in file order
-    for i, ann in enumerate(data['annotations']):
-        where = f'{path} annotations[{i}]'
-        if not isinstance(ann, dict) or 'gameTime' not in ann or 'label' not in ann:
-            raise LabelFileError(f'{where}: needs "gameTime" and "label"')
-        if not isinstance(ann['label'], str):
-            raise LabelFileError(f'{where}: label {ann["label"]!r} is not a string')
-        try:
-            half, frame, _ = event_frame(ann, framerate, where)
-        except OverflowError:  # e.g. an infinite position
-            raise LabelFileError(f'{where}: position {ann.get("position")!r} is out of range'
-                                 ) from None
-        if half not in (1, 2):
-            raise LabelFileError(f'{where}: half {half} (first character of gameTime) '
-                                 'is not 1 or 2')
-        label = v1_class_index(ann['label']) if version == 1 else classes.get(ann['label'])
-        if label is None:  # not a class of this version: upstream skips it
-            continue
-        value = -1.0 if ann.get('visibility') == 'not shown' else 1.0
-        rows.append((half, min(frame, num_frames - 1), label, value))
+    events = read_labels(path, version, framerate, unknown='skip')
+    rows = [(e.half, min(e.frame, num_frames - 1), e.label, 1.0 if e.visible else -1.0)
+            for e in events]
     return _split_halves(rows, num_frames)
 
 
@@ -204,7 +162,7 @@ def load_predictions(path: str, version: int, framerate: int = 2) -> List[SpotAr
         ``[half1, half2]``, each a ``SpotArrays`` whose values are the confidences.
     """
     num_frames = frames_per_half(framerate)
-    data = _read_json(path)
+    data = read_json(path)
     if not isinstance(data, dict) or not isinstance(data.get('predictions'), list):
         raise LabelFileError(f'{path}: missing "predictions" list')
     items = data['predictions']
