@@ -41,12 +41,21 @@ def build(path):
 def test_the_glob_finds_the_configs():
     # Guards the parametrisation below: an empty glob would silently test nothing.
     assert MAIN in CONFIGS and len(CONFIGS) >= 29
+    assert len([p for p in CONFIGS if osp.join('configs', 'rmsnet') in p]) >= 29
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=lambda p: osp.relpath(p, REPO))
 def test_config_builds_its_model(path):
     cfg, model = build(path)
     assert type(model).__name__ == cfg.model.type
+
+
+RMSNET_CONFIGS = [p for p in CONFIGS if osp.join('configs', 'rmsnet') in p]
+
+
+@pytest.mark.parametrize('path', RMSNET_CONFIGS, ids=lambda p: osp.relpath(p, REPO))
+def test_rmsnet_config_parameters_follow_table_4_1(path):
+    cfg, model = build(path)
     n = sum(p.numel() for p in model.parameters())
     head = cfg.model.head
     expected = head_params(head.in_channels, head.num_classes)
@@ -130,13 +139,15 @@ def test_model_index_imports_the_metafile_and_its_configs_exist():
     assert 'configs/rmsnet/metafile.yml' in index['Import']
     for metafile in index['Import']:
         assert osp.isfile(osp.join(REPO, metafile)), metafile
+        with open(osp.join(REPO, metafile)) as f:
+            models = yaml.safe_load(f)['Models']
+        assert models, metafile
+        for model in models:
+            assert osp.isfile(osp.join(REPO, model['Config'])), model['Config']
+            # Model names are their config names (the model-zoo convention).
+            assert osp.basename(model['Config']) == model['Name'] + '.py'
     with open(osp.join(REPO, 'configs', 'rmsnet', 'metafile.yml')) as f:
         meta = yaml.safe_load(f)
-    assert meta['Models']
-    for model in meta['Models']:
-        assert osp.isfile(osp.join(REPO, model['Config'])), model['Config']
-        # Model names are their config names (the model-zoo convention).
-        assert osp.basename(model['Config']) == model['Name'] + '.py'
     main = next(m for m in meta['Models'] if m['Config'].endswith(osp.basename(MAIN)))
     _, model = build(MAIN)
     assert main['Metadata']['Parameters'] == sum(p.numel() for p in model.parameters())
