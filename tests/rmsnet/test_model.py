@@ -109,3 +109,42 @@ def test_end_to_end_backbone_encodes_every_frame():
     bb = model.backbone
     assert bb.layer4[0].conv1.weight.grad is not None
     assert bb.layer3[0].conv1.weight.grad is None and bb.conv1.weight.grad is None
+
+
+@pytest.mark.parametrize('window,kernel', [(41, 9), (10, 3), (7, 9), (1, 5)])
+def test_fft_convolution_equals_conv1d_with_same_padding(window, kernel):
+    from vidplugins.rmsnet.fft_conv import conv1d_same_fft, fft_length, frequency_weights
+    torch.manual_seed(window)
+    x = torch.randn(5, 6, window)                    # (B, C_in, T)
+    w, b = torch.randn(4, 6, kernel), torch.randn(4)
+    ref = torch.nn.functional.conv1d(x, w, b, padding=kernel // 2)
+    n = fft_length(window, kernel)
+    assert n == window + kernel // 2
+    out = conv1d_same_fft(x.permute(2, 0, 1), frequency_weights(w, n), b, n, kernel)
+    assert out.shape == (window, 5, 4)
+    torch.testing.assert_close(out.permute(1, 2, 0), ref, rtol=1e-5, atol=1e-5)
+    # A longer circular length changes nothing (the wrap-around lands on discarded outputs).
+    out = conv1d_same_fft(x.permute(2, 0, 1), frequency_weights(w, n + 5), b, n + 5, kernel)
+    torch.testing.assert_close(out.permute(1, 2, 0), ref, rtol=1e-5, atol=1e-5)
+
+
+def test_fft_inference_path_gives_the_direct_path_scores():
+    torch.manual_seed(0)
+    model = RMSNet(head=dict(in_channels=32, num_classes=3), window_size=41).eval()
+    feats = torch.randn(41 * 20 + 7, 32)
+    with torch.no_grad():
+        for starts in (torch.arange(0, 41 * 20, 41), torch.arange(0, 41 * 20 - 40, 4)):
+            fast = model.predict_windows(feats, starts)
+            model.fft_conv = False
+            slow = model.predict_windows(feats, starts)
+            model.fft_conv = True
+            for a, b in zip(fast, slow):
+                torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+        # A weight update invalidates the cached frequency weights.
+        model.head.conv1.weight.mul_(2)
+        fast = model.predict_windows(feats, torch.arange(0, 41 * 20, 41))
+        model.fft_conv = False
+        slow = model.predict_windows(feats, torch.arange(0, 41 * 20, 41))
+    torch.testing.assert_close(fast[0], slow[0], rtol=1e-5, atol=1e-6)
+    with pytest.raises(RuntimeError, match='inference'):
+        model.train().head.forward_embedded_fft(torch.randn(2, 41, 256))

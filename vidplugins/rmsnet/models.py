@@ -17,6 +17,7 @@ from mmengine.structures import InstanceData
 from mmaction.registry import MODELS
 from mmaction.structures import ActionDataSample
 
+from .fft_conv import conv1d_same_fft, fft_length, frequency_weights
 from .losses import spotting_loss
 
 
@@ -74,6 +75,36 @@ class SpottingHead(nn.Module):
         x = F.relu(self.fc2(x))                  # (B, 64)
         return self.fc_cls(x), self.fc_reg(x).squeeze(1)
 
+    def forward_embedded_fft(self, x: torch.Tensor):
+        """Same outputs as :meth:`forward_embedded` (eval mode, up to float32 rounding), with both
+        convolutions computed per frequency bin (``fft_conv``): about 2x faster on many windows.
+
+        Args: x (B, T, 256) embedded windows. Returns (cls_logits (B, C + 1), offset (B,)).
+        """
+        if self.training:
+            raise RuntimeError('forward_embedded_fft is for inference (dropout is not applied)')
+        k = self.conv1.kernel_size[0]
+        n = fft_length(x.shape[1], k)
+        x = x.transpose(0, 1)                    # (T, B, 256), time first
+        x = F.relu(conv1d_same_fft(x, self._frequency_weights(self.conv1, n), self.conv1.bias,
+                                   n, k))
+        x = F.relu(conv1d_same_fft(x, self._frequency_weights(self.conv2, n), self.conv2.bias,
+                                   n, k))       # (T, B, 128)
+        x = x.amax(dim=0)                        # max over time: (B, 128)
+        x = F.relu(self.fc2(x))
+        return self.fc_cls(x), self.fc_reg(x).squeeze(1)
+
+    def _frequency_weights(self, conv: nn.Conv1d, n: int) -> torch.Tensor:
+        # Cached per (layer, length, weight version): recomputing costs as much as a half's conv.
+        key = (id(conv), n, conv.weight._version, conv.weight.data_ptr(), conv.weight.device)
+        cache = self.__dict__.setdefault('_freq_cache', {})
+        if key not in cache:
+            for old in [k for k in cache if k[0] == id(conv)]:
+                del cache[old]
+            with torch.no_grad():
+                cache[key] = frequency_weights(conv.weight, n)
+        return cache[key]
+
 
 @MODELS.register_module()
 class SpottingDataPreprocessor(BaseDataPreprocessor):
@@ -126,12 +157,15 @@ class RMSNet(BaseModel):
             to every frame and averaged over space; its output size must equal
             ``head.in_channels``.
         max_windows_per_forward: bounds memory when predicting a long segment.
+        fft_conv: at inference, compute the convolutions of 8 or more windows per frequency bin
+            (:mod:`vidplugins.rmsnet.fft_conv`; same numbers up to float32 rounding, about 2x
+            faster over a full match).
     """
 
     def __init__(self, head: dict, window_size: int = 41, regression_weight: float = 10.0,
                  use_regression: bool = True, backbone: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None, max_windows_per_forward: int = 512,
-                 init_cfg: Optional[dict] = None):
+                 fft_conv: bool = True, init_cfg: Optional[dict] = None):
         if data_preprocessor is None:
             data_preprocessor = dict(type='SpottingDataPreprocessor')
         if isinstance(data_preprocessor, dict):
@@ -144,6 +178,7 @@ class RMSNet(BaseModel):
         self.regression_weight = regression_weight
         self.use_regression = use_regression
         self.max_windows_per_forward = max_windows_per_forward
+        self.fft_conv = fft_conv
         self.backbone = MODELS.build(backbone) if backbone is not None else None
 
     # ------------------------------------------------------------------ encoding
@@ -202,7 +237,10 @@ class RMSNet(BaseModel):
                 windows = emb[int(chunk[0]):int(chunk[0]) + T * len(chunk)].view(len(chunk), T, -1)
             else:
                 windows = emb[chunk[:, None] + t[None]]        # (w, T, 256)
-            cls_logits, offset_logits = self.head.forward_embedded(windows)
+            if self.fft_conv and not self.training and len(chunk) >= 8:
+                cls_logits, offset_logits = self.head.forward_embedded_fft(windows)
+            else:
+                cls_logits, offset_logits = self.head.forward_embedded(windows)
             probs.append(cls_logits.softmax(dim=1))
             offsets.append(torch.sigmoid(offset_logits) if self.use_regression
                            else torch.full_like(offset_logits, 0.5))
