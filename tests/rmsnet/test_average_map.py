@@ -13,7 +13,9 @@ import pytest
 
 from vidplugins.rmsnet.evaluation import (SpotArrays, average_map, evaluate_folders,
                                           load_ground_truth, load_predictions)
-from vidplugins.rmsnet.evaluation.average_map import (_prediction_columns_checked,
+from vidplugins.rmsnet.evaluation.average_map import (_ground_truth_columns_fast,
+                                                      _numeric_strings,
+                                                      _prediction_columns_checked,
                                                       _prediction_columns_fast, _threshold_bins)
 from vidplugins.rmsnet.soccernet import CLASSES_V1, CLASSES_V2, LabelFileError, format_game_time
 
@@ -285,6 +287,48 @@ def test_fast_and_checked_prediction_parsing_agree():
     assert fast is not None
     for a, b in zip(fast, checked):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize('values,integer,expected', [
+    (['12', '0', '5400000'], True, [12, 0, 5400000]),
+    (['0.25', '1', '1e-3', '-0.0'], False, [0.25, 1.0, 1e-3, -0.0]),
+    ([], False, []),
+])
+def test_numeric_strings_parse_like_int_and_float(values, integer, expected):
+    out = _numeric_strings(values, integer)
+    assert out.dtype == (np.int64 if integer else np.float64)
+    np.testing.assert_array_equal(out, expected)
+
+
+@pytest.mark.parametrize('values,integer', [
+    (['1.5'], True), (['+1'], True), (['1', 2], True), (['.5'], False), (['nan'], False),
+    (['1, 2'], False), (['true'], True), (['[1]'], False)])
+def test_numeric_strings_leave_unusual_spellings_to_python(values, integer):
+    # Each of these either differs from int() / float() or needs its per-value error message.
+    assert _numeric_strings(values, integer) is None
+
+
+def test_fast_ground_truth_path_equals_the_annotation_parser(tmp_path):
+    annotations, _ = random_game(np.random.default_rng(11), 2)
+    annotations.append({'gameTime': '1 - 10:00', 'label': 'Not a class', 'position': '600000',
+                        'visibility': 'visible'})
+    path = tmp_path / 'Labels-v2.json'
+    path.write_text(json.dumps({'annotations': annotations}))
+    assert _ground_truth_columns_fast({'annotations': annotations}, 2) is not None
+    fast = load_ground_truth(str(path), 2)
+    # A non-canonical gameTime ("1 - 5:00") sends the file through read_labels: same arrays.
+    annotations.append({'gameTime': '1 - 5:00', 'label': 'Not a class', 'position': '300000'})
+    assert _ground_truth_columns_fast({'annotations': annotations}, 2) is None
+    path.write_text(json.dumps({'annotations': annotations}))
+    slow = load_ground_truth(str(path), 2)
+    for a, b in zip(fast, slow):
+        for field in ('frames', 'labels', 'values'):
+            np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
+    for bad in ({'gameTime': '1 - 00:01', 'label': 3, 'position': '1000'},
+                {'gameTime': '1 - 00:01', 'label': 'Goal', 'position': 1000},
+                {'gameTime': '1 - 00:01', 'label': 'Goal', 'position': '-5'},
+                {'gameTime': '1 - 00:01', 'label': 'Goal'}, 'not a dict'):
+        assert _ground_truth_columns_fast({'annotations': [bad]}, 2) is None, bad
 
 
 def test_missing_prediction_file(tmp_path):
