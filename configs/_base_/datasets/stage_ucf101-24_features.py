@@ -1,0 +1,35 @@
+# UCF101-24 (split 1, Sec. 3.3.1) with pre-extracted actor features of
+# the detection backbone (AMTnet*, Table 3.5) in the project format; actors only,
+# no objects (Sec. 3.3.1). Annotations in the AVA csv layout (video_id, frame, x1, y1, x2, y2,
+# class 1..24, person_id); one label per actor: softmax cross-entropy, frame-mAP@0.5.
+dataset_type = 'AVAFeatureDataset'
+data_root = 'data/ucf101_24'
+anno_root = 'data/ucf101_24/annotations'
+split = 1
+ann_file_train = f'{anno_root}/ucf101-24_train_split{split}.csv'
+ann_file_val = f'{anno_root}/ucf101-24_test_split{split}.csv'
+label_file = f'{anno_root}/ucf101-24_label_map.txt'
+block_size = 6
+
+common = dict(type=dataset_type, data_root=data_root, label_file=label_file,
+              feature_format='vidplugins', actor_dim=1024, object_file=None, num_classes=25,
+              multilabel=False, pipeline=[dict(type='PackSTAGEInputs')])
+train_dataloader = dict(
+    batch_size=block_size,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='KeyframeBlockSampler', block_size=block_size, shuffle=True),
+    dataset=dict(ann_file=ann_file_train, actor_file=f'features/ucf101-24_train_split{split}_actors.h5',
+                 **common))
+val_dataloader = dict(
+    batch_size=block_size,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='KeyframeBlockSampler', block_size=block_size, shuffle=False),
+    dataset=dict(ann_file=ann_file_val, actor_file=f'features/ucf101-24_test_split{split}_actors.h5',
+                 test_mode=True, **common))
+test_dataloader = val_dataloader
+
+val_evaluator = dict(type='FrameMAPMetric', ann_file=ann_file_val, label_file=label_file,
+                     iou_thr=0.5)
+test_evaluator = val_evaluator

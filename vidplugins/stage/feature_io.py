@@ -1,0 +1,437 @@
+"""Readers and writer of pre-extracted actor / object features for STAGE (thesis Sec. 3.2.2).
+
+STAGE works on features only (Ch. 3): per keyframe, actor features from a frozen 3D backbone and
+object features from a Faster R-CNN trained on Visual Genome. Three on-disk layouts are read:
+
+* ``'vidplugins'``: the project format written by ``tools/data/ava/extract_*_features.py``
+  (``write_keyframe``), one HDF5 file per (split, entity kind)::
+
+      attrs: format='vidplugins-stage-features', version=1, backbone, feat_dim, kind
+      /<video_id>/<timestamp:04d>/feats   float32 (N, D)
+      /<video_id>/<timestamp:04d>/boxes   float32 (N, 4)  normalised x1, y1, x2, y2
+      /<video_id>/<timestamp:04d>/scores  float32 (N,)    detector score, 1.0 for ground truth
+      /<video_id>/<timestamp:04d>/labels  int64 (N,)      (objects only, optional) class index
+
+* ``'stage-i3d'``: the I3D release of the authors (aimagelab/STAGE_action_detection README):
+  ``<actors_dir>/<video_id>/<timestamp>.h5`` with ``features`` (N, 1024, t, h, w), ``boxes`` (N, 4)
+  and ``labels`` (N, 81) multi-hot (column 0 background), plus one object file with keys
+  ``<video_id>_<timestamp without leading zeros>_{features,boxes,cls_prob}``.
+* ``'stage-slowfast'``: the SlowFast release of the authors, one HDF5 per split with groups
+  ``<clip_number>_<timestamp>`` holding ``boxes``, ``features``, ``labels`` (N, 80, no background).
+  The file stores a clip *number*, not a YouTube id: the reader maps number i to the i-th entry of
+  ``video_list`` (by default the sorted video ids of the split's annotation csv, the order of
+  the official AVA file lists).
+
+Every reader returns, for one keyframe, a dict of numpy arrays ``feats`` (N, D) float32, ``boxes``
+(N, 4) float32, ``scores`` (N,) float32 and, when the file stores them, ``labels`` (N,) int64
+(object classes) or ``gt_labels`` (N, 81) float32 (actor multi-hot labels of the releases, column 0
+background). Bad input raises ``FeatureFileError`` naming the file and the key.
+"""
+from __future__ import annotations
+
+import os
+import os.path as osp
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+FORMAT = 'vidplugins-stage-features'
+VERSION = 1
+KINDS = ('actors', 'objects')
+FEATURE_FORMATS = ('vidplugins', 'stage-i3d', 'stage-slowfast')
+
+
+class FeatureFileError(ValueError):
+    """A feature file or one of its keyframe entries is missing, malformed or holds NaN / inf."""
+
+
+def _h5py():
+    import h5py  # local import: h5py is only needed by code that touches feature files
+    return h5py
+
+
+def keyframe_key(video_id: str, timestamp: int) -> str:
+    """Group of one keyframe in the project format: ``'<video_id>/<timestamp:04d>'``."""
+    return f'{video_id}/{int(timestamp):04d}'
+
+
+def validate_entities(path: str, key: str, feats: np.ndarray, boxes: np.ndarray,
+                      scores: np.ndarray, feat_dim: Optional[int] = None,
+                      check_finite: bool = True) -> None:
+    """Check shapes ``feats (N, D)``, ``boxes (N, 4)``, ``scores (N,)`` and finiteness.
+
+    Raises ``FeatureFileError`` naming ``path`` and ``key`` (and the field) on any mismatch.
+    """
+    where = f'{path}: {key}'
+    if feats.ndim != 2:
+        raise FeatureFileError(f'{where}/feats: expected (N, D), got shape {feats.shape}')
+    n = feats.shape[0]
+    if feat_dim is not None and n and feats.shape[1] != feat_dim:
+        raise FeatureFileError(
+            f'{where}/feats: feature size {feats.shape[1]} != expected {feat_dim}')
+    if boxes.shape != (n, 4):
+        raise FeatureFileError(f'{where}/boxes: expected ({n}, 4), got shape {boxes.shape}')
+    if scores.shape != (n,):
+        raise FeatureFileError(f'{where}/scores: expected ({n},), got shape {scores.shape}')
+    if check_finite:
+        for name, arr in (('feats', feats), ('boxes', boxes), ('scores', scores)):
+            if not np.isfinite(arr).all():
+                rows = np.flatnonzero(~np.isfinite(arr.reshape(n, -1)).all(axis=1))
+                raise FeatureFileError(
+                    f'{where}/{name}: {len(rows)} row(s) with NaN/inf (first: row {rows[0]})')
+
+
+# ------------------------------------------------------------------------------------- writer
+def open_feature_file(path: str, kind: str, backbone: str, feat_dim: int, mode: str = 'a'):
+    """Open (create) a project-format file and set / check its attributes.
+
+    Appending to a file written for another kind, backbone or feature size raises
+    ``FeatureFileError``: a resumed extraction must not mix features.
+    """
+    if kind not in KINDS:
+        raise ValueError(f'kind must be one of {KINDS}, got {kind!r}')
+    h5py = _h5py()
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    f = h5py.File(path, mode)
+    if f.attrs.get('format') is None:
+        f.attrs.update(dict(format=FORMAT, version=VERSION, backbone=backbone,
+                            feat_dim=int(feat_dim), kind=kind))
+    else:
+        want = dict(format=FORMAT, kind=kind, backbone=backbone, feat_dim=int(feat_dim))
+        for k, v in want.items():
+            got = f.attrs.get(k)
+            got = got.decode() if isinstance(got, bytes) else got
+            if (int(got) if k == 'feat_dim' else got) != v:
+                f.close()
+                raise FeatureFileError(f'{path}: attribute {k}={got!r}, cannot append {k}={v!r}')
+    return f
+
+
+def write_keyframe(h5file, kind: str, video_id: str, timestamp: int, feats, boxes, scores,
+                   labels=None) -> None:
+    """Write one keyframe group ``/<video_id>/<timestamp:04d>`` of the project format.
+
+    Args:
+        h5file: an open, writable ``h5py.File`` (see ``open_feature_file``).
+        kind: ``'actors'`` or ``'objects'`` (must match the file's ``kind`` attribute if set).
+        feats: (N, D) features; N = 0 is a valid empty keyframe.
+        boxes: (N, 4) normalised x1, y1, x2, y2.
+        scores: (N,) detector scores (1.0 for ground-truth boxes).
+        labels: (N,) detector class indices, objects only (optional).
+    """
+    path = getattr(h5file, 'filename', '<h5>')
+    file_kind = h5file.attrs.get('kind')
+    if file_kind is not None and file_kind != kind:
+        raise FeatureFileError(f'{path}: file holds {file_kind!r}, cannot write {kind!r}')
+    feats = np.asarray(feats, dtype=np.float32)
+    boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
+    scores = np.asarray(scores, dtype=np.float32).reshape(-1)
+    if feats.ndim == 1 and feats.size == 0:
+        feats = feats.reshape(0, int(h5file.attrs.get('feat_dim', 0)))
+    key = keyframe_key(video_id, timestamp)
+    dim = h5file.attrs.get('feat_dim')
+    validate_entities(path, key, feats, boxes, scores,
+                      feat_dim=None if dim is None else int(dim))
+    if labels is not None:
+        if kind != 'objects':
+            raise FeatureFileError(f'{path}: {key}/labels: only object entries carry labels')
+        labels = np.asarray(labels, dtype=np.int64).reshape(-1)
+        if labels.shape != (feats.shape[0],):
+            raise FeatureFileError(
+                f'{path}: {key}/labels: expected ({feats.shape[0]},), got {labels.shape}')
+    if key in h5file:
+        del h5file[key]
+    g = h5file.create_group(key)
+    g.create_dataset('feats', data=feats)
+    g.create_dataset('boxes', data=boxes)
+    g.create_dataset('scores', data=scores)
+    if labels is not None:
+        g.create_dataset('labels', data=labels)
+
+
+# ------------------------------------------------------------------------------------- readers
+class _LazyH5:
+    """An HDF5 file opened on first use in each process (safe with forked DataLoader workers)."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self._file = None
+        self._pid = None
+
+    @property
+    def file(self):
+        if self._file is None or self._pid != os.getpid():
+            if not osp.isfile(self.path):
+                raise FeatureFileError(f'{self.path}: feature file not found')
+            try:
+                self._file = _h5py().File(self.path, 'r')
+            except OSError as e:
+                raise FeatureFileError(f'{self.path}: cannot open as HDF5 ({e})') from None
+            self._pid = os.getpid()
+        return self._file
+
+    def __getstate__(self):  # never pickle an open handle into a worker
+        return dict(path=self.path, _file=None, _pid=None)
+
+    def close(self):
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def _read(path: str, group, key: str, field: str) -> np.ndarray:
+    if field not in group:
+        raise FeatureFileError(f'{path}: {key}: missing field {field!r}')
+    return np.asarray(group[field][()])
+
+
+class ProjectFeatureReader:
+    """Reader of one project-format file (``format='vidplugins-stage-features'``).
+
+    Args:
+        path: the ``.h5`` file.
+        kind: expected ``kind`` attribute (``'actors'`` / ``'objects'``), checked when given.
+        feat_dim: expected feature size D, checked against the attribute and every entry.
+        check_finite: raise on NaN / inf in a keyframe entry.
+    """
+
+    def __init__(self, path: str, kind: Optional[str] = None, feat_dim: Optional[int] = None,
+                 check_finite: bool = True):
+        self.path = path
+        self._h5 = _LazyH5(path)
+        attrs = dict(self._h5.file.attrs)
+        attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in attrs.items()}
+        if attrs.get('format') != FORMAT:
+            raise FeatureFileError(
+                f'{path}: attribute format={attrs.get("format")!r}, expected {FORMAT!r}')
+        if int(attrs.get('version', -1)) != VERSION:
+            raise FeatureFileError(f'{path}: attribute version={attrs.get("version")!r}, '
+                                   f'this reader reads version {VERSION}')
+        if kind is not None and attrs.get('kind') != kind:
+            raise FeatureFileError(f'{path}: attribute kind={attrs.get("kind")!r}, expected {kind!r}')
+        file_dim = int(attrs['feat_dim'])
+        if feat_dim is not None and file_dim != feat_dim:
+            raise FeatureFileError(f'{path}: attribute feat_dim={file_dim}, expected {feat_dim}')
+        self.kind = attrs.get('kind')
+        self.backbone = attrs.get('backbone')
+        self.feat_dim = file_dim
+        self.check_finite = check_finite
+
+    def keys(self) -> List[Tuple[str, int]]:
+        """All (video_id, timestamp) keyframes in the file, sorted."""
+        f = self._h5.file
+        return sorted((v, int(t)) for v in f.keys() for t in f[v].keys())
+
+    def has(self, video_id: str, timestamp: int) -> bool:
+        return keyframe_key(video_id, timestamp) in self._h5.file
+
+    def read(self, video_id: str, timestamp: int) -> Dict[str, np.ndarray]:
+        key = keyframe_key(video_id, timestamp)
+        f = self._h5.file
+        if key not in f:
+            raise FeatureFileError(f'{self.path}: no entry for keyframe {key}')
+        g = f[key]
+        out = dict(feats=_read(self.path, g, key, 'feats').astype(np.float32, copy=False),
+                   boxes=_read(self.path, g, key, 'boxes').astype(np.float32, copy=False),
+                   scores=_read(self.path, g, key, 'scores').astype(np.float32, copy=False))
+        if out['feats'].ndim == 2 and out['feats'].shape[0] == 0:
+            out['feats'] = out['feats'].reshape(0, self.feat_dim)
+        validate_entities(self.path, key, out['feats'], out['boxes'], out['scores'],
+                          self.feat_dim, self.check_finite)
+        if 'labels' in g:
+            out['labels'] = np.asarray(g['labels'][()], dtype=np.int64)
+        return out
+
+
+def _pool_feature(path: str, key: str, feats: np.ndarray) -> np.ndarray:
+    """(N, D, t, h, w) or (N, D) -> (N, D): average over time and space (Sec. 3.2.2)."""
+    if feats.ndim > 2:
+        feats = feats.reshape(feats.shape[0], feats.shape[1], -1).mean(axis=2)
+    if feats.ndim != 2:
+        raise FeatureFileError(f'{path}: {key}/features: expected (N, D[, t, h, w]), '
+                               f'got shape {feats.shape}')
+    return feats.astype(np.float32, copy=False)
+
+
+class StageI3DActorReader:
+    """Actors of the authors' I3D release: ``<actors_dir>/<video_id>/<timestamp>.h5``.
+
+    Keyframe files are named with the timestamp as written by the authors (``0902.h5`` or
+    ``902.h5``); both spellings are looked up. Boxes are ground truth plus detections with labels
+    already assigned (IoU >= 0.5, Sec. 3.2.2), so ``scores`` are 1.0 and ``gt_labels`` (N, 81) are
+    returned as stored.
+    """
+
+    def __init__(self, actors_dir: str, feat_dim: Optional[int] = 1024,
+                 check_finite: bool = True):
+        if not osp.isdir(actors_dir):
+            raise FeatureFileError(f'{actors_dir}: actor feature folder not found')
+        self.path = actors_dir
+        self.feat_dim = feat_dim
+        self.check_finite = check_finite
+
+    def _file(self, video_id: str, timestamp: int) -> Optional[str]:
+        for name in (f'{int(timestamp):04d}.h5', f'{int(timestamp)}.h5'):
+            p = osp.join(self.path, video_id, name)
+            if osp.isfile(p):
+                return p
+        return None
+
+    def keys(self) -> List[Tuple[str, int]]:
+        out = []
+        for v in sorted(os.listdir(self.path)):
+            d = osp.join(self.path, v)
+            if osp.isdir(d):
+                out.extend((v, int(n[:-3])) for n in os.listdir(d) if n.endswith('.h5'))
+        return sorted(out)
+
+    def has(self, video_id: str, timestamp: int) -> bool:
+        return self._file(video_id, timestamp) is not None
+
+    def read(self, video_id: str, timestamp: int) -> Dict[str, np.ndarray]:
+        p = self._file(video_id, timestamp)
+        if p is None:
+            raise FeatureFileError(
+                f'{osp.join(self.path, video_id, f"{int(timestamp):04d}.h5")}: '
+                f'actor feature file not found')
+        try:
+            with _h5py().File(p, 'r') as f:
+                feats = _read(p, f, '/', 'features')
+                boxes = _read(p, f, '/', 'boxes').astype(np.float32)
+                labels = _read(p, f, '/', 'labels').astype(np.float32)
+        except OSError as e:
+            raise FeatureFileError(f'{p}: cannot open as HDF5 ({e})') from None
+        feats = _pool_feature(p, '/', feats)
+        scores = np.ones(len(feats), np.float32)
+        validate_entities(p, '/', feats, boxes, scores, self.feat_dim, self.check_finite)
+        if labels.shape != (len(feats), 81):
+            raise FeatureFileError(f'{p}: /labels: expected ({len(feats)}, 81), got {labels.shape}')
+        return dict(feats=feats, boxes=boxes, scores=scores, gt_labels=labels)
+
+
+class StageObjectReader:
+    """Objects of the authors' release: one HDF5 with ``<video_id>_<ts>_{features,boxes,cls_prob}``.
+
+    ``<ts>`` is the timestamp without leading zeros (as the official loader builds it).
+    ``labels`` is the arg-max of ``cls_prob`` and ``scores`` its value.
+    """
+
+    def __init__(self, path: str, feat_dim: Optional[int] = 2048, check_finite: bool = True):
+        self.path = path
+        self._h5 = _LazyH5(path)
+        self._h5.file  # fail early on a missing / unreadable file
+        self.feat_dim = feat_dim
+        self.check_finite = check_finite
+
+    @staticmethod
+    def prefix(video_id: str, timestamp: int) -> str:
+        return f'{video_id}_{int(timestamp)}'
+
+    def keys(self) -> List[Tuple[str, int]]:
+        out = []
+        for k in self._h5.file.keys():
+            if k.endswith('_features'):
+                v, t = k[:-len('_features')].rsplit('_', 1)
+                out.append((v, int(t)))
+        return sorted(out)
+
+    def has(self, video_id: str, timestamp: int) -> bool:
+        return self.prefix(video_id, timestamp) + '_features' in self._h5.file
+
+    def read(self, video_id: str, timestamp: int) -> Dict[str, np.ndarray]:
+        f, pre = self._h5.file, self.prefix(video_id, timestamp)
+        for field in ('features', 'boxes'):
+            if f'{pre}_{field}' not in f:
+                raise FeatureFileError(f'{self.path}: missing key {pre}_{field}')
+        feats = _pool_feature(self.path, pre + '_features', np.asarray(f[pre + '_features'][()]))
+        boxes = np.asarray(f[pre + '_boxes'][()], dtype=np.float32)
+        out = dict(feats=feats, boxes=boxes)
+        if pre + '_cls_prob' in f:
+            prob = np.asarray(f[pre + '_cls_prob'][()], dtype=np.float32).reshape(len(feats), -1)
+            out['labels'] = prob.argmax(1).astype(np.int64) if prob.size else \
+                np.zeros(0, np.int64)
+            out['scores'] = prob.max(1) if prob.size else np.zeros(len(feats), np.float32)
+        else:
+            out['scores'] = np.ones(len(feats), np.float32)
+        validate_entities(self.path, pre, out['feats'], out['boxes'], out['scores'],
+                          self.feat_dim, self.check_finite)
+        return out
+
+
+class StageSlowFastReader:
+    """Actors of the authors' SlowFast release: one HDF5 per split, groups ``<clip>_<timestamp>``.
+
+    Args:
+        path: the split's ``.h5``.
+        video_list: video ids in clip-number order (clip i is ``video_list[i]``).
+        feat_dim: expected feature size (2304 for SlowFast-NL).
+
+    ``labels`` (N, 80) are returned as ``gt_labels`` (N, 81) with an all-zero background column.
+    """
+
+    def __init__(self, path: str, video_list: Sequence[str], feat_dim: Optional[int] = 2304,
+                 check_finite: bool = True):
+        self.path = path
+        self._h5 = _LazyH5(path)
+        self._h5.file
+        self.video_list = list(video_list)
+        self.clip_of = {v: i for i, v in enumerate(self.video_list)}
+        self.feat_dim = feat_dim
+        self.check_finite = check_finite
+
+    def _key(self, video_id: str, timestamp: int) -> str:
+        if video_id not in self.clip_of:
+            raise FeatureFileError(f'{self.path}: video {video_id!r} is not in the video list '
+                                   f'({len(self.video_list)} videos) that numbers the clips')
+        return f'{self.clip_of[video_id]}_{int(timestamp)}'
+
+    def keys(self) -> List[Tuple[str, int]]:
+        out = []
+        for k in self._h5.file.keys():
+            c, t = k.split('_')
+            if int(c) >= len(self.video_list):
+                raise FeatureFileError(f'{self.path}: key {k}: clip number {c} beyond the '
+                                       f'{len(self.video_list)} videos of the video list')
+            out.append((self.video_list[int(c)], int(t)))
+        return sorted(out)
+
+    def has(self, video_id: str, timestamp: int) -> bool:
+        return video_id in self.clip_of and self._key(video_id, timestamp) in self._h5.file
+
+    def read(self, video_id: str, timestamp: int) -> Dict[str, np.ndarray]:
+        key = self._key(video_id, timestamp)
+        f = self._h5.file
+        if key not in f:
+            raise FeatureFileError(f'{self.path}: no entry {key} ({video_id},{timestamp})')
+        g = f[key]
+        feats = _pool_feature(self.path, key + '/features', _read(self.path, g, key, 'features'))
+        boxes = _read(self.path, g, key, 'boxes').astype(np.float32)
+        labels = _read(self.path, g, key, 'labels').astype(np.float32)
+        scores = np.ones(len(feats), np.float32)
+        validate_entities(self.path, key, feats, boxes, scores, self.feat_dim, self.check_finite)
+        if labels.shape != (len(feats), 80):
+            raise FeatureFileError(
+                f'{self.path}: {key}/labels: expected ({len(feats)}, 80), got {labels.shape}')
+        gt = np.concatenate([np.zeros((len(feats), 1), np.float32), labels], axis=1)
+        return dict(feats=feats, boxes=boxes, scores=scores, gt_labels=gt)
+
+
+def build_reader(feature_format: str, kind: str, path: str, feat_dim: Optional[int] = None,
+                 video_list: Optional[Iterable[str]] = None, check_finite: bool = True):
+    """Reader for ``feature_format`` in ``FEATURE_FORMATS`` and entity ``kind``.
+
+    The authors' SlowFast release has no objects: its configs read objects from the I3D release's
+    object file (``feature_format='stage-i3d'`` for ``kind='objects'``).
+    """
+    if feature_format not in FEATURE_FORMATS:
+        raise ValueError(f'feature_format must be one of {FEATURE_FORMATS}, got {feature_format!r}')
+    if feature_format == 'vidplugins':
+        return ProjectFeatureReader(path, kind=kind, feat_dim=feat_dim, check_finite=check_finite)
+    if kind == 'objects':
+        return StageObjectReader(path, feat_dim=feat_dim, check_finite=check_finite)
+    if feature_format == 'stage-i3d':
+        return StageI3DActorReader(path, feat_dim=feat_dim, check_finite=check_finite)
+    if video_list is None:
+        raise ValueError("feature_format='stage-slowfast' needs video_list (clip number -> id)")
+    return StageSlowFastReader(path, list(video_list), feat_dim=feat_dim,
+                               check_finite=check_finite)
