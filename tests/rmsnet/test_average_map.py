@@ -291,6 +291,8 @@ def test_fast_and_checked_prediction_parsing_agree():
 
 @pytest.mark.parametrize('values,integer,expected', [
     (['12', '0', '5400000'], True, [12, 0, 5400000]),
+    (['12', 7], True, [12, 7]),
+    ([0.1, '0.2', 3], False, [0.1, 0.2, 3.0]),
     (['0.25', '1', '1e-3', '-0.0'], False, [0.25, 1.0, 1e-3, -0.0]),
     ([], False, []),
 ])
@@ -301,7 +303,7 @@ def test_numeric_strings_parse_like_int_and_float(values, integer, expected):
 
 
 @pytest.mark.parametrize('values,integer', [
-    (['1.5'], True), (['+1'], True), (['1', 2], True), (['.5'], False), (['nan'], False),
+    (['1.5'], True), (['+1'], True), ([True], True), ([None], False), ([float('nan')], False), (['.5'], False), (['nan'], False),
     (['1, 2'], False), (['true'], True), (['[1]'], False)])
 def test_numeric_strings_leave_unusual_spellings_to_python(values, integer):
     # Each of these either differs from int() / float() or needs its per-value error message.
@@ -325,7 +327,7 @@ def test_fast_ground_truth_path_equals_the_annotation_parser(tmp_path):
         for field in ('frames', 'labels', 'values'):
             np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
     for bad in ({'gameTime': '1 - 00:01', 'label': 3, 'position': '1000'},
-                {'gameTime': '1 - 00:01', 'label': 'Goal', 'position': 1000},
+                {'gameTime': '1 - 00:01', 'label': 'Goal', 'position': 1000.5},
                 {'gameTime': '1 - 00:01', 'label': 'Goal', 'position': '-5'},
                 {'gameTime': '1 - 00:01', 'label': 'Goal'}, 'not a dict'):
         assert _ground_truth_columns_fast({'annotations': [bad]}, 2) is None, bad

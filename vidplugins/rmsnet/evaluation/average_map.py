@@ -152,7 +152,7 @@ def load_ground_truth(path: str, version: int, framerate: int = 2) -> List[SpotA
 
 
 #: The canonical ``gameTime`` spelling; others go through ``read_labels``'s own parsing.
-_GAME_TIME = re.compile(r'[12] - [0-9]{2}:[0-9]{2}')
+_GAME_TIME = re.compile(r'[12] - [0-9]{2,}:[0-9]{2}')
 
 
 def _ground_truth_columns_fast(data, framerate: int):
@@ -160,7 +160,7 @@ def _ground_truth_columns_fast(data, framerate: int):
 
     The vectorised equivalent of ``read_labels(..., unknown='skip')`` for files whose every
     annotation is a dict with a canonical ``gameTime``, a string ``label`` and a non-negative
-    integer ``position`` string; returns None otherwise (the caller then parses annotation by
+    integer ``position`` (number or string); returns None otherwise (the caller then parses annotation by
     annotation, with the same results and error messages).
     """
     try:
@@ -242,14 +242,14 @@ def load_predictions(path: str, version: int, framerate: int = 2) -> List[SpotAr
 def _numeric_strings(values: list, integer: bool):
     """Numbers written as JSON strings (``"position": "1234"``), parsed in one C call.
 
-    Joins the strings into one JSON array for orjson, whose number parsing is correctly rounded
-    like ``float()`` / ``int()``. Returns None whenever that could differ from the per-value
-    Python conversion (an entry that is not a string, a spelling JSON refuses such as ``"+1"``,
-    ``".5"`` or ``"nan"``, a string holding several numbers, a float where an int is due), so
-    that the caller converts value by value instead.
+    Joins the values (strings, or numbers, which ``str`` writes back exactly) into one JSON array
+    for orjson, whose number parsing is correctly rounded like ``float()`` / ``int()``. Returns
+    None whenever that could differ from the per-value Python conversion (a spelling JSON
+    refuses such as ``"+1"``, ``".5"``, ``"nan"``, ``True`` or ``None``, a string holding
+    several numbers, a float where an int is due), so that the caller converts value by value.
     """
     try:
-        parsed = orjson.loads('[' + ','.join(values) + ']')
+        parsed = orjson.loads('[' + ','.join(map(str, values)) + ']')
     except (TypeError, orjson.JSONDecodeError):
         return None
     if len(parsed) != len(values):
