@@ -193,3 +193,32 @@ def test_guarded_getattr_returns_the_statistics(tmp_path, protocol):
     torch.save({n: _Getattr(HistoryBuffer, n) for n in names}, path, pickle_protocol=protocol)
     loaded = torch.load(path, weights_only=True)
     assert {n: loaded[n] for n in names} == {n: getattr(HistoryBuffer, n) for n in names}
+
+
+# ---------------------------------------------------------------- 3. vidplugins:: config bases
+
+
+def test_vidplugins_config_inheritance_fails_without_and_works_with(tmp_path):
+    # A user's config in any folder inheriting a shipped config (mmengine's `package::` syntax).
+    (tmp_path / 'my_ablation.py').write_text(
+        "_base_ = 'vidplugins::rmsnet/rmsnet_resnet152-pca512_soccernet-v1.py'\n"
+        'model = dict(regression_weight=3.0)\n')
+    load = ("from mmengine.config import Config\n"
+            "cfg = Config.fromfile('my_ablation.py')\n"
+            "print('LOADED', cfg.model.regression_weight, cfg.model.window_size)\n")
+    rc, out = run_python(load, cwd=tmp_path)
+    assert rc != 0
+    assert 'does not support to load vidplugins config' in out
+    rc, out = run_python('import vidplugins\n' + load, cwd=tmp_path)
+    assert rc == 0, out
+    assert 'LOADED 3.0 41' in out
+
+
+def test_installed_path_falls_back_only_when_the_distribution_folder_is_missing(tmp_path):
+    calls = []
+    real = str(tmp_path)
+    patched = compat.installed_path_with_editable_installs(lambda p: calls.append(p) or real)
+    assert patched('anything') == real                   # an existing folder is kept as is
+    missing = compat.installed_path_with_editable_installs(lambda p: str(tmp_path / 'nope'))
+    assert missing('vidplugins') == osp.dirname(vidplugins.__file__)
+    assert calls == ['anything']

@@ -18,12 +18,19 @@ and is checked by ``tests/test_compat.py`` with a test that fails without it.
    ``weights_only=True``. A ``HistoryBuffer`` pickles its statistics as ``getattr(buffer, 'min')``
    calls; allowing ``getattr`` itself would open the door to any attribute of any object, so the
    name is bound to a guard that only returns the registered statistics of a HistoryBuffer.
+3. ``_base_ = 'vidplugins::rmsnet/...py'`` fails: mmengine 0.10.7 resolves ``package::`` only for
+   the packages of its own ``MODULE2PACKAGE`` list, so plug-in packages cannot be inherited from
+   (open-mmlab/mmengine#1410), and it locates a package at ``<distribution location>/<package>``,
+   which for a PEP 660 editable install (``pip install -e .``) is a folder that does not exist. We
+   add vidplugins to that list and, only when the computed folder is missing, locate the package
+   from its import spec (the source tree, whose ``vidplugins/.mim`` links ``configs/``).
 """
 from __future__ import annotations
 
 import importlib.abc
 import importlib.machinery
 import importlib.util
+import os.path as osp
 import sys
 import types
 
@@ -132,6 +139,31 @@ def _allow_mmengine_checkpoints() -> None:
     torch.serialization.add_safe_globals(MMENGINE_CHECKPOINT_SAFE_GLOBALS)
 
 
+def installed_path_with_editable_installs(original):
+    """``mmengine``'s ``get_installed_path``, falling back to the import spec's folder when the
+    distribution's location does not hold the package (PEP 660 editable installs)."""
+    def get_installed_path(package: str) -> str:
+        path = original(package)
+        if osp.isdir(path):
+            return path
+        from mmengine.utils.package_utils import package2module
+        spec = importlib.util.find_spec(package2module(package))
+        if spec is not None and spec.origin is not None:
+            return osp.dirname(spec.origin)
+        return path
+    get_installed_path.__wrapped__ = original
+    return get_installed_path
+
+
+def _allow_vidplugins_config_inheritance() -> None:
+    from mmengine.config import config as config_module
+    from mmengine.config import utils as config_utils
+    config_utils.MODULE2PACKAGE.setdefault('vidplugins', 'vidplugins')
+    if not hasattr(config_module.get_installed_path, '__wrapped__'):
+        config_module.get_installed_path = installed_path_with_editable_installs(
+            config_module.get_installed_path)
+
+
 _applied = False
 
 
@@ -142,6 +174,7 @@ def apply() -> None:
         return
     _install_drn_stub()
     _allow_mmengine_checkpoints()
+    _allow_vidplugins_config_inheritance()
     _applied = True
 
 
