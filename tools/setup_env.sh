@@ -59,7 +59,7 @@ wheel_dir=$CACHE/wheels/mmcv-$mmcv_ver-torch-$torch_tag-$flavour
 installed_for=$(cat "$VENV/.mmcv-built-for" 2>/dev/null || true)
 if [ "$installed_for" != "$mmcv_ver-$torch_tag-$flavour" ] || ! "$PY" -c 'from mmcv.ops import RoIAlign' >/dev/null 2>&1; then
   if ! ls "$wheel_dir"/mmcv-*.whl >/dev/null 2>&1; then
-    log "compiling mmcv $mmcv_ver ops for torch $torch_tag ($flavour, MAX_JOBS=$MAX_JOBS; 15-30 min on 2 cores)"
+    log "compiling mmcv $mmcv_ver ops for torch $torch_tag ($flavour, MAX_JOBS=$MAX_JOBS; about 15 min on 2 cores)"
     src=$(mktemp -d)
     "$PY" -m pip download --quiet --no-deps --no-binary mmcv --no-build-isolation \
       "mmcv==$mmcv_ver" -d "$src"
@@ -70,8 +70,10 @@ if [ "$installed_for" != "$mmcv_ver-$torch_tag-$flavour" ] || ! "$PY" -c 'from m
       sed -i "s/'-std=c++1[47]'/'-std=c++20'/g" "$src/mmcv-$mmcv_ver/setup.py"
     fi
     rm -rf "$wheel_dir.tmp" && mkdir -p "$wheel_dir.tmp"
-    (cd "$src/mmcv-$mmcv_ver" && "$PY" -m pip wheel --no-build-isolation --no-deps \
-      --no-cache-dir . -w "$wheel_dir.tmp")
+    # Python's own CFLAGS carry -g: debug info for ~80 torch-heavy C++ files nearly doubles the
+    # compile time (14.6 s -> 8.1 s for roi_align.cpp here) and is never used: -g0 comes last.
+    (cd "$src/mmcv-$mmcv_ver" && CFLAGS="${CFLAGS:-} -g0" "$PY" -m pip wheel \
+      --no-build-isolation --no-deps --no-cache-dir . -w "$wheel_dir.tmp")
     rm -rf "$src"
     rm -rf "$wheel_dir" && mv "$wheel_dir.tmp" "$wheel_dir"   # atomic: a half build is never reused
   fi
