@@ -6,13 +6,20 @@ Prints ``Params: <integer>`` and ``FLOPs: <number>G``, counted by mmengine's ana
 (``mmengine.analysis.get_model_complexity_info``; one multiply-add = one FLOP, as in the
 OpenMMLab model zoos). The input is the config's ``flops_input_shape`` when it has one (without the
 batch dimension), else ``--shape``; for an RMS-Net config, one window ``(T, D)``.
+
+Models whose input is not one tensor (e.g. STAGE's packed batch of actors and objects) are measured
+on ``model.dummy_inputs(**cfg.flops_inputs)``: with ``flops_inputs=dict(num_actors=4,
+num_objects=25)`` in the config, one clip of 4 actors and 25 objects. When the config also sets
+``flops_linear_only=True``, a last line ``FLOPs (nn.Linear layers): <number>G`` counts only the
+``nn.Linear`` modules: the convention that reproduces published counts made with module-hook
+counters, which do not see products with bare parameters (see configs/stage/README.md).
 """
 import argparse
 
 import torch
 
 import vidplugins  # noqa: F401
-from mmengine.analysis import get_model_complexity_info
+from mmengine.analysis import FlopAnalyzer, get_model_complexity_info
 from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 
@@ -40,6 +47,16 @@ def input_shape(cfg, shape):
     raise SystemExit('no input shape: pass --shape or set flops_input_shape in the config')
 
 
+def linear_flops(model, inputs) -> int:
+    """FLOPs of the ``nn.Linear`` modules alone (each counted once, not through its parents)."""
+    analyzer = FlopAnalyzer(model, inputs)
+    analyzer.unsupported_ops_warnings(False)
+    analyzer.uncalled_modules_warnings(False)
+    by_module = analyzer.by_module()
+    return sum(by_module.get(name, 0) for name, m in model.named_modules()
+               if isinstance(m, torch.nn.Linear))
+
+
 def main():
     args = parse_args()
     cfg = Config.fromfile(args.config)
@@ -48,15 +65,26 @@ def main():
     init_default_scope(cfg.get('default_scope', 'mmaction'))
     model = MODELS.build(cfg.model)
     model.eval()
-    shape = input_shape(cfg, args.shape)
-    inputs = torch.zeros((1, ) + shape)
+    if cfg.get('flops_inputs') is not None and not args.shape:
+        if not hasattr(model, 'dummy_inputs'):
+            raise SystemExit(f'{args.config}: flops_inputs is set but {type(model).__name__} '
+                             'has no dummy_inputs() method')
+        inputs = model.dummy_inputs(**cfg.flops_inputs)
+        description = 'Input: ' + ', '.join(f'{k}={v}' for k, v in cfg.flops_inputs.items())
+    else:
+        shape = input_shape(cfg, args.shape)
+        inputs = torch.zeros((1, ) + shape)
+        description = f'Input shape: {shape}'
     # mode='tensor' runs the network alone (no loss, no post-processing).
     analysis = get_model_complexity_info(model, inputs=(inputs, None, 'tensor'),
                                          show_table=False, show_arch=False)
     params = sum(p.numel() for p in model.parameters())
-    print(f'Input shape: {shape}')
+    print(description)
     print(f'Params: {params}')
     print(f'FLOPs: {analysis["flops"] / 1e9:.6g}G')
+    if cfg.get('flops_linear_only', False):
+        flops = linear_flops(model, (inputs, None, 'tensor'))
+        print(f'FLOPs (nn.Linear layers): {flops / 1e9:.6g}G')
 
 
 if __name__ == '__main__':

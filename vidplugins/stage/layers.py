@@ -92,12 +92,16 @@ class GraphAttentionHeads(nn.Module):
         Returns:
             (N, H * d_h) the heads' outputs, concatenated.
         """
+        # (H, N, d_f) view: a batched product per head (and counted as such by FLOP counters,
+        # which take a broadcast (N, d_f) x (H, d_f, d_h) matmul for a single head).
+        xh = x.expand(self.num_heads, *x.shape)
         if self.attention == 'graph':
-            h = torch.matmul(x, self.weight)                                 # (H, N, d_h)
+            h = torch.matmul(xh, self.weight)                                # (H, N, d_h)
             logits = graph_attention_logits(h, self.attn, self.negative_slope)
         else:
-            h = torch.matmul(x, self.value)
-            logits = dot_product_logits(torch.matmul(x, self.query), torch.matmul(x, self.key))
+            h = torch.matmul(xh, self.value)
+            logits = dot_product_logits(torch.matmul(xh, self.query),
+                                        torch.matmul(xh, self.key))
         if self.adjacency == 'box':
             if proximity is None:
                 raise ValueError("adjacency='box' needs the box proximity (Eq. 3.1)")

@@ -33,8 +33,9 @@ class PackedActorClassifier(BaseModel):
             called with the eight packed tensors, returns (A, C) logits.
         loss: 'bce' (sigmoid binary cross-entropy, multi-label AVA) or 'ce' (softmax
             cross-entropy, one label per actor: J-HMDB-21, UCF101-24) (Sec. 3.2.2).
-        background_column: column 0 of the C outputs is the background (AVA, mmaction2's
-            layout): it is left out of the loss and its predicted score is 0.
+        background_column: column 0 of the C outputs is the background (mmaction2's layout, also
+            used by the J-HMDB-21 / UCF101-24 datasets with labels 1..C-1): it is left out of the
+            loss (and of the softmax) and its predicted score is 0.
         data_preprocessor: config of the preprocessor that packs the keyframes.
     """
 
@@ -47,8 +48,6 @@ class PackedActorClassifier(BaseModel):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if loss not in LOSSES:
             raise ValueError(f'loss must be one of {LOSSES}, got {loss!r}')
-        if loss == 'ce' and background_column:
-            raise ValueError("loss='ce' has one label per actor: use background_column=False")
         self.net = net
         self.loss_type = loss
         self.background_column = background_column
@@ -104,16 +103,22 @@ class PackedActorClassifier(BaseModel):
         if logits.shape[0] == 0:
             # No actor in the whole batch: a zero that still reaches every parameter.
             return dict(loss_cls=logits.sum() * 0.)
-        if self.loss_type == 'ce':
-            return dict(loss_cls=F.cross_entropy(logits, targets))
         start = 1 if self.background_column else 0
+        if self.loss_type == 'ce':
+            if bool((targets < start).any()):
+                raise ValueError('gt_instances.labels hold class 0, the background column')
+            return dict(loss_cls=F.cross_entropy(logits[:, start:], targets - start))
         return dict(loss_cls=F.binary_cross_entropy_with_logits(logits[:, start:],
                                                                 targets[:, start:]))
 
     def scores(self, logits: torch.Tensor) -> torch.Tensor:
         """(A, C) probabilities: sigmoid (BCE) or softmax (CE); background column set to 0."""
         if self.loss_type == 'ce':
-            return logits.softmax(-1)
+            # Softmax over the foreground columns only (the background one is never a target).
+            start = 1 if self.background_column else 0
+            scores = torch.cat((logits[:, :start].new_zeros(len(logits), start),
+                                logits[:, start:].softmax(-1)), dim=1)
+            return scores
         scores = logits.sigmoid()
         if self.background_column:
             scores = torch.cat((torch.zeros_like(scores[:, :1]), scores[:, 1:]), dim=1)

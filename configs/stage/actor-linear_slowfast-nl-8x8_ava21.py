@@ -1,0 +1,6 @@
+# Linear classifier on the frozen slowfast-nl-8x8 actor features (stand-in for the "Original Backbone" row of
+# Tables 3.2 / 3.8), same data and schedule as STAGE.
+_base_ = ['./stage_slowfast-nl-8x8_ava21.py']
+model = dict(_delete_=True, type='ActorLinearClassifier', actor_dim=2304, num_classes=81,
+             loss='bce', background_column=True,
+             data_preprocessor=dict(type='STAGEDataPreprocessor'))

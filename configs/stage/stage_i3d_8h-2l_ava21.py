@@ -1,0 +1,3 @@
+# Table 3.6: STAGE (i3d) with 8 heads x 2 layers.
+_base_ = ['./stage_i3d_ava21.py']
+model = dict(num_heads=8, num_layers=2)

@@ -1,0 +1,3 @@
+# Table 3.8 'w/o temporal connections': only entities of the same clip linked.
+_base_ = ['./stage_i3d_ava21.py']
+model = dict(temporal_radius=0)

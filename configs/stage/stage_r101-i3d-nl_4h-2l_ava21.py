@@ -1,0 +1,3 @@
+# Table 3.6: STAGE (r101-i3d-nl) with 4 heads x 2 layers.
+_base_ = ['./stage_r101-i3d-nl_ava21.py']
+model = dict(num_heads=4, num_layers=2)

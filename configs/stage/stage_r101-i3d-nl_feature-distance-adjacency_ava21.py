@@ -1,0 +1,3 @@
+# Table 3.8 'w/ nodes Euclidean distance': Eq. 3.11 in place of Eq. 3.1.
+_base_ = ['./stage_r101-i3d-nl_ava21.py']
+model = dict(adjacency='feature')

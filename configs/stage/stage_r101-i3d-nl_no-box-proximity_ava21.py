@@ -1,0 +1,3 @@
+# Table 3.8 'w/o boxes proximity': ones on the edges instead of Eq. 3.1.
+_base_ = ['./stage_r101-i3d-nl_ava21.py']
+model = dict(adjacency='none')

@@ -1,0 +1,4 @@
+# Table 3.7 'STO (STAGE)': STAGE with the non-local (dot-product)
+# attention in place of Eq. 3.3 and without temporal connections.
+_base_ = ['./stage_r101-i3d-nl_ava21.py']
+model = dict(attention='dot_product', temporal_radius=0)

@@ -1,0 +1,3 @@
+# Table 3.8 'w/o actors-actors interactions': actors updated from objects only.
+_base_ = ['./stage_slowfast-nl-8x8_ava21.py']
+model = dict(actor_actor=False)

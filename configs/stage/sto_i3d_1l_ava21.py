@@ -1,0 +1,6 @@
+# Table 3.7: 1-layer STO baseline (non-local actor-actor operator within each clip; no graph,
+# objects or temporal links) on i3d features, same data and schedule as STAGE.
+_base_ = ['./stage_i3d_ava21.py']
+model = dict(_delete_=True, type='STO', actor_dim=1024, num_classes=81, num_layers=1,
+             latent_dim=512, dropout=0.2, loss='bce', background_column=True,
+             data_preprocessor=dict(type='STAGEDataPreprocessor'))
