@@ -255,6 +255,9 @@ class STAGEModule(nn.Module):
                              f'{object_feats.shape[0]} objects')
         _check_packed('object', object_feats, object_boxes, object_clip, num_clips,
                       self.object_dim if object_feats.shape[0] else None)
+        if object_feats.shape[0] == 0:
+            # An empty (0, D) tensor of any D (e.g. no object file): the expected width.
+            object_feats = actor_feats.new_zeros(0, self.object_dim or self.actor_dim)
         x = torch.cat((self._project(actor_feats, actor_boxes, self.actor_proj),
                        self._project(object_feats.to(actor_feats.dtype), object_boxes,
                                      self.object_proj)))
