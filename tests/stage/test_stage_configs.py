@@ -56,7 +56,7 @@ def test_main_configs_follow_sec_3_2_2(bb):
     assert (plateau.type, plateau.monitor, plateau.rule, plateau.factor, plateau.patience) == \
         ('ReduceOnPlateauLR', 'mAP/frame_mAP', 'greater', 0.1, 10)
     stop, = [h for h in cfg.custom_hooks if h.type == 'EarlyStoppingHook']
-    assert (stop.monitor, stop.rule, stop.patience) == ('mAP/frame_mAP', 'greater', 5)
+    assert (stop.monitor, stop.rule, stop.patience) == ('mAP/frame_mAP', 'greater', 15)
     assert cfg.flops_inputs == dict(num_actors=4, num_objects=25)
 
 
