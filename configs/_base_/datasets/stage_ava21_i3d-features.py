@@ -14,7 +14,7 @@ exclude_file_val = f'{anno_root}/ava_val_excluded_timestamps_v2.1.csv'
 label_file = f'{anno_root}/ava_action_list_v2.1_for_activitynet_2018.pbtxt'
 block_size = 6
 
-common = dict(type=dataset_type, data_root=data_root, label_file=label_file,
+common = dict(type=dataset_type, label_file=label_file,
               feature_format='stage-i3d', actor_dim=1024, object_dim=2048,
               pipeline=[dict(type='PackSTAGEInputs')])
 train_dataloader = dict(
@@ -23,16 +23,16 @@ train_dataloader = dict(
     persistent_workers=True,
     sampler=dict(type='KeyframeBlockSampler', block_size=block_size, shuffle=True),
     dataset=dict(ann_file=ann_file_train, exclude_file=exclude_file_train,
-                 actor_file='features/stage_i3d/actors_train',
-                 object_file='features/stage_i3d/objects_train.h5', **common))
+                 actor_file=f'{data_root}/features/stage_i3d/actors_train',
+                 object_file=f'{data_root}/features/stage_i3d/objects_train.h5', **common))
 val_dataloader = dict(
     batch_size=block_size,
     num_workers=4,
     persistent_workers=True,
     sampler=dict(type='KeyframeBlockSampler', block_size=block_size, shuffle=False),
     dataset=dict(ann_file=ann_file_val, exclude_file=exclude_file_val,
-                 actor_file='features/stage_i3d/actors_val',
-                 object_file='features/stage_i3d/objects_val.h5', test_mode=True, **common))
+                 actor_file=f'{data_root}/features/stage_i3d/actors_val',
+                 object_file=f'{data_root}/features/stage_i3d/objects_val.h5', test_mode=True, **common))
 test_dataloader = val_dataloader
 
 # Frame-mAP@0.5 on the 60 evaluated classes + per-group mAP (Table 3.4); csv of the official format.

@@ -13,7 +13,7 @@ exclude_file_val = f'{anno_root}/ava_val_excluded_timestamps_v2.1.csv'
 label_file = f'{anno_root}/ava_action_list_v2.1_for_activitynet_2018.pbtxt'
 block_size = 6
 
-common = dict(type=dataset_type, data_root=data_root, label_file=label_file,
+common = dict(type=dataset_type, label_file=label_file,
               feature_format='stage-slowfast', actor_dim=2304, object_dim=2048,
               pipeline=[dict(type='PackSTAGEInputs')])
 train_dataloader = dict(
@@ -22,16 +22,16 @@ train_dataloader = dict(
     persistent_workers=True,
     sampler=dict(type='KeyframeBlockSampler', block_size=block_size, shuffle=True),
     dataset=dict(ann_file=ann_file_train, exclude_file=exclude_file_train,
-                 actor_file='features/stage_slowfast/ava2.1_train.h5',
-                 object_file='features/stage_i3d/objects_train.h5', **common))
+                 actor_file=f'{data_root}/features/stage_slowfast/ava2.1_train.h5',
+                 object_file=f'{data_root}/features/stage_i3d/objects_train.h5', **common))
 val_dataloader = dict(
     batch_size=block_size,
     num_workers=4,
     persistent_workers=True,
     sampler=dict(type='KeyframeBlockSampler', block_size=block_size, shuffle=False),
     dataset=dict(ann_file=ann_file_val, exclude_file=exclude_file_val,
-                 actor_file='features/stage_slowfast/ava2.1_val.h5',
-                 object_file='features/stage_i3d/objects_val.h5', test_mode=True, **common))
+                 actor_file=f'{data_root}/features/stage_slowfast/ava2.1_val.h5',
+                 object_file=f'{data_root}/features/stage_i3d/objects_val.h5', test_mode=True, **common))
 test_dataloader = val_dataloader
 
 val_evaluator = dict(type='STAGEAVAMetric', ann_file=ann_file_val, exclude_file=exclude_file_val,

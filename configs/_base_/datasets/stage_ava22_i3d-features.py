@@ -12,7 +12,7 @@ exclude_file_val = f'{anno_root}/ava_val_excluded_timestamps_v2.2.csv'
 label_file = f'{anno_root}/ava_action_list_v2.2_for_activitynet_2019.pbtxt'
 block_size = 6
 
-common = dict(type=dataset_type, data_root=data_root, label_file=label_file,
+common = dict(type=dataset_type, label_file=label_file,
               feature_format='vidplugins', actor_dim=1024, object_dim=2048,
               pipeline=[dict(type='PackSTAGEInputs')])
 train_dataloader = dict(
@@ -21,8 +21,8 @@ train_dataloader = dict(
     persistent_workers=True,
     sampler=dict(type='KeyframeBlockSampler', block_size=block_size, shuffle=True),
     dataset=dict(ann_file=ann_file_train, exclude_file=exclude_file_train,
-                 actor_file='features/i3d/ava22_train_actors.h5',
-                 object_file='features/vg-faster-rcnn/ava22_train_objects.h5',
+                 actor_file=f'{data_root}/features/i3d/ava22_train_actors.h5',
+                 object_file=f'{data_root}/features/vg-faster-rcnn/ava22_train_objects.h5',
                  assigner=dict(det_score_thr=0.0, pos_iou_thr=0.5), **common))
 val_dataloader = dict(
     batch_size=block_size,
@@ -30,8 +30,8 @@ val_dataloader = dict(
     persistent_workers=True,
     sampler=dict(type='KeyframeBlockSampler', block_size=block_size, shuffle=False),
     dataset=dict(ann_file=ann_file_val, exclude_file=exclude_file_val,
-                 actor_file='features/i3d/ava22_val_actors.h5',
-                 object_file='features/vg-faster-rcnn/ava22_val_objects.h5',
+                 actor_file=f'{data_root}/features/i3d/ava22_val_actors.h5',
+                 object_file=f'{data_root}/features/vg-faster-rcnn/ava22_val_objects.h5',
                  assigner=dict(det_score_thr=0.7), test_mode=True, **common))
 test_dataloader = val_dataloader
 

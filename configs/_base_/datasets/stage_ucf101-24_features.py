@@ -11,7 +11,7 @@ ann_file_val = f'{anno_root}/ucf101-24_test_split{split}.csv'
 label_file = f'{anno_root}/ucf101-24_label_map.txt'
 block_size = 6
 
-common = dict(type=dataset_type, data_root=data_root, label_file=label_file,
+common = dict(type=dataset_type, label_file=label_file,
               feature_format='vidplugins', actor_dim=1024, object_file=None, num_classes=25,
               multilabel=False, pipeline=[dict(type='PackSTAGEInputs')])
 train_dataloader = dict(
@@ -19,14 +19,14 @@ train_dataloader = dict(
     num_workers=2,
     persistent_workers=True,
     sampler=dict(type='KeyframeBlockSampler', block_size=block_size, shuffle=True),
-    dataset=dict(ann_file=ann_file_train, actor_file=f'features/ucf101-24_train_split{split}_actors.h5',
+    dataset=dict(ann_file=ann_file_train, actor_file=f'{data_root}/features/ucf101-24_train_split{split}_actors.h5',
                  **common))
 val_dataloader = dict(
     batch_size=block_size,
     num_workers=2,
     persistent_workers=True,
     sampler=dict(type='KeyframeBlockSampler', block_size=block_size, shuffle=False),
-    dataset=dict(ann_file=ann_file_val, actor_file=f'features/ucf101-24_test_split{split}_actors.h5',
+    dataset=dict(ann_file=ann_file_val, actor_file=f'{data_root}/features/ucf101-24_test_split{split}_actors.h5',
                  test_mode=True, **common))
 test_dataloader = val_dataloader
 
