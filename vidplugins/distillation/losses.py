@@ -63,6 +63,8 @@ def kl_divergence(student_logits: torch.Tensor, teacher_logits: torch.Tensor,
                          f'{tuple(teacher_logits.shape)}')
     if reduction not in _KL_REDUCTIONS:
         raise ValueError(f'reduction must be one of {_KL_REDUCTIONS}, got {reduction!r}')
+    if temperature <= 0:
+        raise ValueError(f'temperature must be > 0, got {temperature}')
     log_s_hat = F.log_softmax(student_logits / temperature, dim=-1)
     log_s = F.log_softmax(teacher_logits.detach() / temperature, dim=-1)
     # s_k (log s_k - log s_hat_k); s_k log s_k -> 0 where s_k underflows to 0.

@@ -1,0 +1,6 @@
+# Strategy (a) of Sec. 5.2.1 (Table 5.2, "faces/faces" without KD): trained and tested on
+# faces-anonymised clips.
+_base_ = './r2plus1d_r18-tran_64xb24-16x1x1-45e_kinetics400-rgb.py'
+train_dataloader = dict(dataset=dict(dataset=dict(data_prefix=dict(video='videos_train_faces'))))
+val_dataloader = dict(dataset=dict(data_prefix=dict(video='videos_val_faces')))
+test_dataloader = dict(dataset=dict(data_prefix=dict(video='videos_val_faces')))
