@@ -1,0 +1,625 @@
+"""Fail-closed anonymisation of frames, videos and video datasets (thesis Sec. 5.1).
+
+Per frame (:class:`FrameAnonymizer`), a detector finds faces (level ``'face'``) or people (level
+``'body'``) and every accepted instance is obfuscated (:func:`~.obfuscation.obfuscate`, the thesis's
+normalised box filter by default). The thesis runs detection per frame with no tracking; an optional
+temporal ``carry`` (:func:`anonymize_frames`) also obfuscates each frame with the instances of its
+``carry`` neighbours on both sides, to cover single-frame misses.
+
+Fail-closed policy
+------------------
+A frame with no face (or no person) is legitimate: there is nothing to hide. So "no detection" is
+not by itself a failure. What is treated as "I am not sure" (each counted in the report by reason):
+
+===================== ================================================ ========================
+reason                when                                              action
+===================== ================================================ ========================
+``detector_error``    the detector (or the person cue) raises           whole frame
+``malformed``         its output has wrong shapes, NaN / inf, scores    whole frame
+                      outside [0, 1] or inverted boxes
+``unsure``            an instance scores in ``[unsure_thr, accept_thr)`` whole frame
+                      and is not already covered by an accepted one     (``unsure_action='frame'``)
+                                                                        or that box only
+                                                                        (``'region'``)
+``person_no_face``    face level with a ``person_cue``: a person scores the head region (top
+                      ``>= person_thr`` and no accepted face lies in    ``head_fraction`` of the
+                      its box (face missed, or seen from behind)        person box; ``'head'``) or
+                                                                        whole frame (``'frame'``)
+===================== ================================================ ========================
+
+Scores ``>= accept_thr`` are obfuscated; scores ``< unsure_thr`` are the detector's noise floor and
+ignored. A video whose share of whole-frame obfuscations exceeds ``max_whole_ratio`` is reported as
+``failed`` and not written (the detector is evidently not working on it).
+
+Video I/O (PyAV): frames are decoded to RGB, and written with the input's frame count and frame rate
+(constant, the stream's average rate) to a temporary file in the output folder that is renamed over
+the output only when complete (``os.replace``), so an interrupted run never leaves a video that looks
+finished. :func:`anonymize_dataset` mirrors a folder, runs videos in worker processes, shows progress,
+resumes (a finished video has its state file) and writes ``anonymize_report.json``.
+"""
+from __future__ import annotations
+
+import collections
+import contextlib
+import hashlib
+import json
+import multiprocessing
+import os
+import os.path as osp
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Iterable, Iterator, Optional, Sequence
+
+import numpy as np
+
+from vidplugins.utils.io import dump_json_atomic
+from .detectors import Detections, MalformedDetections, build_detector
+from .obfuscation import boxes_to_mask, obfuscate
+
+__all__ = ['FrameResult', 'FrameAnonymizer', 'anonymize_frames', 'VideoReadError', 'probe_video',
+           'read_frames', 'VideoWriter', 'anonymize_video', 'anonymize_dataset', 'list_videos',
+           'VIDEO_EXTENSIONS', 'LEVEL_DEFAULTS', 'build_anonymizer']
+
+VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mkv', '.mov', '.webm', '.m4v', '.mpg', '.mpeg')
+
+#: Defaults per protection level (thesis Sec. 5.1: a face detector, or person masks).
+LEVEL_DEFAULTS = {
+    'face': dict(detector=dict(type='MediaPipeFaceDetector', model_selection='both', min_score=0.1),
+                 accept_thr=0.5, unsure_thr=0.3, enlarge=0.15),
+    'body': dict(detector=dict(type='SelfieSegmentationBody', min_score=0.3),
+                 accept_thr=0.5, unsure_thr=0.3, enlarge=0.05),
+}
+
+
+@dataclass
+class FrameResult:
+    """What the policy decided for one frame.
+
+    Attributes:
+        region: ``(H, W)`` bool, the pixels of the instances to obfuscate (before temporal carry).
+        whole: the frame is obfuscated whole; ``reason`` says why.
+        instances: accepted instances; unsure: instances in the unsure band;
+        head_fallbacks: persons without a face whose head region was added.
+    """
+    region: np.ndarray
+    whole: bool = False
+    reason: Optional[str] = None
+    instances: int = 0
+    unsure: int = 0
+    head_fallbacks: int = 0
+    error: Optional[str] = None
+
+
+class FrameAnonymizer:
+    """Per-frame detection, fail-closed policy (see the module docstring) and obfuscation.
+
+    Args:
+        detector: a detector config dict or callable ``(H, W, 3) uint8 -> Detections``.
+        level: ``'face'`` (boxes, enlarged by ``enlarge``) or ``'body'`` (masks when the detector
+            gives them, else boxes).
+        method, method_kwargs: obfuscation (``'box'`` = thesis, ``'gaussian'``, ``'pixelate'``,
+            ``'solid'``) and its arguments.
+        accept_thr, unsure_thr: score thresholds of the policy (``unsure_thr <= accept_thr``).
+        enlarge: fraction of each box side added on both ends.
+        unsure_action: ``'frame'`` or ``'region'``.
+        unsure_covered: an unsure instance whose box lies at least this much inside the accepted
+            region is a duplicate of an accepted one, not a doubt.
+        person_cue: optional person detector (face level): persons without a face trigger
+            ``person_action`` (``'head'`` or ``'frame'``).
+        person_thr, head_fraction: its score threshold and the share of the person box (from the
+            top) treated as the head region.
+    """
+
+    def __init__(self, detector=None, level: str = 'face', method: str = 'box',
+                 method_kwargs: Optional[dict] = None, accept_thr: Optional[float] = None,
+                 unsure_thr: Optional[float] = None, enlarge: Optional[float] = None,
+                 unsure_action: str = 'frame', unsure_covered: float = 0.5,
+                 person_cue=None, person_thr: float = 0.5, person_action: str = 'head',
+                 head_fraction: float = 0.3):
+        if level not in LEVEL_DEFAULTS:
+            raise ValueError(f'level must be one of {sorted(LEVEL_DEFAULTS)}, got {level!r}')
+        d = LEVEL_DEFAULTS[level]
+        self.level = level
+        self.detector = build_detector(detector if detector is not None else d['detector'])
+        self.method, self.method_kwargs = method, dict(method_kwargs or {})
+        obfuscate(np.zeros((2, 2, 3), np.uint8), np.zeros((2, 2), bool), method,
+                  **self.method_kwargs)  # fail at construction on a bad method / kwargs
+        self.accept_thr = float(d['accept_thr'] if accept_thr is None else accept_thr)
+        self.unsure_thr = float(d['unsure_thr'] if unsure_thr is None else unsure_thr)
+        if not 0 <= self.unsure_thr <= self.accept_thr <= 1:
+            raise ValueError(f'need 0 <= unsure_thr <= accept_thr <= 1, got unsure_thr='
+                             f'{self.unsure_thr}, accept_thr={self.accept_thr}')
+        self.enlarge = float(d['enlarge'] if enlarge is None else enlarge)
+        if unsure_action not in ('frame', 'region'):
+            raise ValueError(f"unsure_action must be 'frame' or 'region', got {unsure_action!r}")
+        if person_action not in ('head', 'frame'):
+            raise ValueError(f"person_action must be 'head' or 'frame', got {person_action!r}")
+        self.unsure_action, self.unsure_covered = unsure_action, float(unsure_covered)
+        self.person_cue = None if person_cue is None else build_detector(person_cue)
+        self.person_thr, self.person_action = float(person_thr), person_action
+        self.head_fraction = float(head_fraction)
+
+    # -- per video -------------------------------------------------------------------------------
+    def reset(self, video_path: Optional[str] = None) -> None:
+        for d in (self.detector, self.person_cue):
+            if d is not None and hasattr(d, 'reset'):
+                d.reset(video_path)
+
+    # -- policy ----------------------------------------------------------------------------------
+    def _instances_mask(self, det: Detections, shape) -> np.ndarray:
+        if self.level == 'body' and det.masks is not None:
+            return det.masks.any(axis=0) if len(det) else np.zeros(shape[:2], bool)
+        return boxes_to_mask(det.boxes, shape[:2], self.enlarge)
+
+    def decide(self, frame: np.ndarray, frame_index: Optional[int] = None) -> FrameResult:
+        """Run the detector(s) on ``frame`` (H, W, 3) uint8 RGB and apply the policy."""
+        shape = frame.shape
+        empty = np.zeros(shape[:2], bool)
+        try:
+            if frame_index is not None and hasattr(self.detector, 'seek'):
+                self.detector.seek(frame_index)
+            raw = self.detector(frame)
+        except MalformedDetections as e:
+            return FrameResult(empty, True, 'malformed', error=str(e))
+        except Exception as e:  # noqa: BLE001 - any detector failure must fail closed
+            return FrameResult(empty, True, 'detector_error', error=f'{type(e).__name__}: {e}')
+        try:
+            if not isinstance(raw, Detections):
+                raise MalformedDetections(f'expected Detections, got {type(raw).__name__}')
+            det = raw.validated(shape)
+        except MalformedDetections as e:
+            return FrameResult(empty, True, 'malformed', error=str(e))
+
+        accepted = det.select(det.scores >= self.accept_thr)
+        unsure = det.select((det.scores >= self.unsure_thr) & (det.scores < self.accept_thr))
+        region = self._instances_mask(accepted, shape)
+        res = FrameResult(region, instances=len(accepted), unsure=len(unsure))
+        doubtful = []
+        for i in range(len(unsure)):
+            m = self._instances_mask(unsure.select([i]), shape)
+            area = m.sum()
+            if area and (m & region).sum() >= self.unsure_covered * area:
+                continue  # a duplicate of an accepted instance
+            doubtful.append(m)
+        if doubtful:
+            if self.unsure_action == 'frame':
+                res.whole, res.reason = True, 'unsure'
+                return res
+            for m in doubtful:
+                region |= m
+
+        if self.person_cue is not None and self.level == 'face':
+            try:
+                if frame_index is not None and hasattr(self.person_cue, 'seek'):
+                    self.person_cue.seek(frame_index)
+                persons = self.person_cue(frame).validated(shape)
+            except Exception as e:  # noqa: BLE001
+                res.whole, res.reason, res.error = True, 'detector_error', \
+                    f'person cue: {type(e).__name__}: {e}'
+                return res
+            persons = persons.select(persons.scores >= self.person_thr)
+            centres = (accepted.boxes[:, :2] + accepted.boxes[:, 2:]) / 2
+            for x1, y1, x2, y2 in persons.boxes:
+                inside = ((centres[:, 0] >= x1) & (centres[:, 0] <= x2) & (centres[:, 1] >= y1)
+                          & (centres[:, 1] <= y2)).any() if len(centres) else False
+                if inside:
+                    continue
+                if self.person_action == 'frame':
+                    res.whole, res.reason = True, 'person_no_face'
+                    return res
+                head = [x1, y1, x2, y1 + self.head_fraction * (y2 - y1)]
+                region |= boxes_to_mask([head], shape[:2], self.enlarge)
+                res.head_fallbacks += 1
+        return res
+
+    def apply(self, frame: np.ndarray, region: np.ndarray, whole: bool) -> np.ndarray:
+        """Obfuscate ``region`` (H, W) bool, or the whole frame; returns a new (H, W, 3) uint8."""
+        if whole:
+            region = np.ones(frame.shape[:2], bool)
+        if not region.any():
+            return frame.copy()
+        return obfuscate(frame, region, self.method, **self.method_kwargs)
+
+    def __call__(self, frame: np.ndarray, frame_index: Optional[int] = None):
+        """``(H, W, 3) uint8 -> ((H, W, 3) uint8 obfuscated, FrameResult)`` with no carry."""
+        res = self.decide(frame, frame_index)
+        return self.apply(frame, res.region, res.whole), res
+
+
+def anonymize_frames(frames: Iterable[np.ndarray], anonymizer: FrameAnonymizer, carry: int = 0,
+                     frame_indices: Optional[Sequence[int]] = None
+                     ) -> Iterator[tuple[np.ndarray, FrameResult, bool]]:
+    """Anonymise a frame sequence with temporal carry.
+
+    Frame ``t`` is obfuscated in ``region_{t-carry} | ... | region_{t+carry}`` (or whole if its own
+    decision says so). Holds ``carry`` frames of look-ahead.
+
+    Yields:
+        ``(obfuscated (H, W, 3) uint8, FrameResult, carried)`` per frame, in order; ``carried`` is
+        True when a neighbour's region added pixels to this frame's own region.
+    """
+    if carry < 0:
+        raise ValueError(f'carry must be >= 0, got {carry}')
+    buf: collections.deque = collections.deque()  # (frame, FrameResult) of indices start, ...
+    start = 0  # index of buf[0]
+    nxt = 0  # next index to emit
+
+    def emit(t: int, known: int):
+        frame, res = buf[t - start]
+        if carry == 0 or res.whole:
+            return anonymizer.apply(frame, res.region, res.whole), res, False
+        union = res.region.copy()
+        for j in range(max(start, t - carry), min(known, t + carry + 1)):
+            r = buf[j - start][1].region
+            if r.shape == union.shape:
+                union |= r
+        return anonymizer.apply(frame, union, False), res, bool((union & ~res.region).any())
+
+    known = 0
+    for i, frame in enumerate(frames):
+        idx = None if frame_indices is None else frame_indices[i]
+        buf.append((frame, anonymizer.decide(frame, idx)))
+        known = i + 1
+        while nxt <= i - carry:  # frame `nxt` has its full look-ahead
+            yield emit(nxt, known)
+            nxt += 1
+            while start < nxt - carry:
+                buf.popleft()
+                start += 1
+    while nxt < known:  # the last frames have a shorter look-ahead
+        yield emit(nxt, known)
+        nxt += 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Video I/O
+# ---------------------------------------------------------------------------------------------
+class VideoReadError(RuntimeError):
+    """A video cannot be opened or decoded (the message names the file)."""
+
+
+def probe_video(path: str) -> dict:
+    """``{'fps': Fraction, 'frames': declared count (0 if unknown), 'width', 'height'}``."""
+    import av
+    if not osp.isfile(path):
+        raise VideoReadError(f'{path}: no such file')
+    if osp.getsize(path) == 0:
+        raise VideoReadError(f'{path}: empty file (0 bytes)')
+    try:
+        with av.open(path) as c:
+            if not c.streams.video:
+                raise VideoReadError(f'{path}: no video stream')
+            s = c.streams.video[0]
+            fps = s.average_rate or s.guessed_rate or s.base_rate
+            if not fps:
+                raise VideoReadError(f'{path}: frame rate unknown')
+            return dict(fps=Fraction(fps), frames=int(s.frames or 0), width=int(s.width),
+                        height=int(s.height))
+    except VideoReadError:
+        raise
+    except Exception as e:  # noqa: BLE001 - av raises many error types
+        raise VideoReadError(f'{path}: cannot open video ({type(e).__name__}: {e})') from e
+
+
+def read_frames(path: str) -> Iterator[np.ndarray]:
+    """Decode every frame of ``path`` as ``(H, W, 3) uint8`` RGB; decoding errors raise
+    :class:`VideoReadError` naming the file and the frame reached."""
+    import av
+    n = 0
+    try:
+        with av.open(path) as c:
+            stream = c.streams.video[0]
+            stream.thread_type = 'AUTO'
+            for frame in c.decode(stream):
+                yield frame.to_ndarray(format='rgb24')
+                n += 1
+    except VideoReadError:
+        raise
+    except Exception as e:  # noqa: BLE001
+        if isinstance(e, GeneratorExit):
+            raise
+        raise VideoReadError(f'{path}: decoding failed after {n} frames '
+                             f'({type(e).__name__}: {e})') from e
+    if n == 0:
+        raise VideoReadError(f'{path}: no decodable frames (zero-length or corrupt video)')
+
+
+_FORMATS = {'.mp4': 'mp4', '.m4v': 'mp4', '.mov': 'mov', '.mkv': 'matroska', '.avi': 'avi',
+            '.webm': 'webm', '.mpg': 'mpeg', '.mpeg': 'mpeg'}
+
+
+class VideoWriter:
+    """Write RGB frames at a constant ``fps`` to ``path`` atomically.
+
+    Frames go to ``.<name>.<random>.tmp<ext>`` in the same folder; ``close()`` renames it over
+    ``path``; ``abort()`` (or an exception inside ``with``) deletes it. Codec: H.264 (CRF ``crf``)
+    except VP9 for .webm and MPEG-1 for .mpg; odd frame sizes use 4:4:4 chroma.
+    """
+
+    def __init__(self, path: str, fps, width: int, height: int, crf: int = 18):
+        import av
+        self.path, self.fps = path, Fraction(fps)
+        ext = osp.splitext(path)[1].lower()
+        if ext not in _FORMATS:
+            raise ValueError(f'{path}: unsupported output extension {ext!r}; use one of '
+                             f'{sorted(_FORMATS)}')
+        folder = osp.dirname(osp.abspath(path))
+        os.makedirs(folder, exist_ok=True)
+        fd, self.tmp = tempfile.mkstemp(prefix='.' + osp.basename(path) + '.', suffix='.tmp' + ext,
+                                        dir=folder)
+        os.close(fd)
+        self._container = av.open(self.tmp, 'w', format=_FORMATS[ext])
+        odd = width % 2 or height % 2
+        codec = {'.webm': 'libvpx-vp9', '.mpg': 'mpeg1video', '.mpeg': 'mpeg1video'}.get(ext,
+                                                                                         'libx264')
+        self._stream = self._container.add_stream(codec, rate=self.fps)
+        self._stream.width, self._stream.height = int(width), int(height)
+        self._stream.pix_fmt = 'yuv444p' if (odd and codec == 'libx264') else 'yuv420p'
+        if codec == 'libx264':
+            self._stream.options = {'crf': str(crf), 'preset': 'veryfast'}
+        elif codec == 'mpeg1video':
+            self._stream.bit_rate = 8_000_000
+        self._stream.codec_context.time_base = Fraction(1) / self.fps
+        self.frames = 0
+        self._done = False
+
+    def write(self, frame: np.ndarray) -> None:
+        import av
+        vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format='rgb24')
+        vf.pts = self.frames
+        vf.time_base = Fraction(1) / self.fps
+        for packet in self._stream.encode(vf):
+            self._container.mux(packet)
+        self.frames += 1
+
+    def finish(self) -> None:
+        """Flush the encoder and close the temporary file (complete, not yet renamed)."""
+        if self._done:
+            return
+        for packet in self._stream.encode():
+            self._container.mux(packet)
+        self._container.close()
+        self._done = True
+
+    def commit(self) -> None:
+        """Rename the finished temporary file over ``path``."""
+        self.finish()
+        os.replace(self.tmp, self.path)
+
+    def close(self) -> None:
+        self.commit()
+
+    def abort(self) -> None:
+        if not self._done:
+            self._done = True
+            with contextlib.suppress(Exception):
+                self._container.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(self.tmp)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+# ---------------------------------------------------------------------------------------------
+# One video
+# ---------------------------------------------------------------------------------------------
+def _new_stats() -> dict:
+    return dict(frames=0, instances=0, frames_with_instances=0, whole_frames=0,
+                whole_reasons={}, unsure_instances=0, head_fallbacks=0, carried_frames=0,
+                first_error=None)
+
+
+def anonymize_video(src: str, dst: str, anonymizer: FrameAnonymizer, carry: int = 0,
+                    max_whole_ratio: Optional[float] = None, before_rename=None) -> dict:
+    """Anonymise ``src`` into ``dst`` (same frame count and rate); returns the video's record.
+
+    ``status`` is ``'ok'``, or ``'failed'`` when whole-frame obfuscations exceed
+    ``max_whole_ratio`` of the frames (``dst`` is then not written). ``before_rename(record)`` runs
+    after the temporary file is complete and before it is renamed to ``dst`` (the dataset runner
+    writes its resume state there). Raises :class:`VideoReadError` for unreadable input.
+    """
+    info = probe_video(src)
+    anonymizer.reset(src)
+    stats = _new_stats()
+    t0 = time.perf_counter()
+    writer = VideoWriter(dst, info['fps'], info['width'], info['height'])
+    try:
+        for out, res, carried in anonymize_frames(read_frames(src), anonymizer, carry):
+            writer.write(out)
+            stats['frames'] += 1
+            stats['instances'] += res.instances
+            stats['frames_with_instances'] += int(res.instances > 0)
+            stats['unsure_instances'] += res.unsure
+            stats['head_fallbacks'] += res.head_fallbacks
+            stats['carried_frames'] += int(carried)
+            if res.whole:
+                stats['whole_frames'] += 1
+                stats['whole_reasons'][res.reason] = stats['whole_reasons'].get(res.reason, 0) + 1
+                if stats['first_error'] is None and res.error:
+                    stats['first_error'] = f'frame {stats["frames"] - 1}: {res.error}'
+        record = dict(status='ok', fps=str(info['fps']), frames_declared=info['frames'],
+                      width=info['width'], height=info['height'], seconds=0.0, **stats)
+        if max_whole_ratio is not None and stats['whole_frames'] > max_whole_ratio * stats['frames']:
+            record['status'] = 'failed'
+            record['error'] = (f'{src}: {stats["whole_frames"]} of {stats["frames"]} frames needed '
+                               f'whole-frame obfuscation (> max_whole_ratio={max_whole_ratio})')
+            writer.abort()
+            return record
+        writer.finish()
+        record['seconds'] = round(time.perf_counter() - t0, 3)
+        if before_rename is not None:
+            before_rename(record)
+        writer.commit()
+        return record
+    except BaseException:
+        writer.abort()
+        raise
+
+
+# ---------------------------------------------------------------------------------------------
+# A dataset
+# ---------------------------------------------------------------------------------------------
+def list_videos(root: str, extensions: Sequence[str] = VIDEO_EXTENSIONS) -> list[str]:
+    """Relative paths of the videos under ``root`` (sorted; hidden files and folders skipped)."""
+    out = []
+    for d, dirs, files in os.walk(root):
+        dirs[:] = sorted(x for x in dirs if not x.startswith('.'))
+        for f in sorted(files):
+            if not f.startswith('.') and osp.splitext(f)[1].lower() in extensions:
+                out.append(osp.relpath(osp.join(d, f), root))
+    return out
+
+
+def build_anonymizer(settings: dict) -> FrameAnonymizer:
+    """A :class:`FrameAnonymizer` from the JSON-able ``settings`` of :func:`anonymize_dataset`."""
+    keys = ('detector', 'level', 'method', 'method_kwargs', 'accept_thr', 'unsure_thr', 'enlarge',
+            'unsure_action', 'person_cue', 'person_thr', 'person_action', 'head_fraction')
+    return FrameAnonymizer(**{k: settings[k] for k in keys if k in settings})
+
+
+_WORKER_CACHE: dict = {}
+
+
+def _work(task):
+    """Worker: anonymise one video; never raises (errors become records)."""
+    src, dst, state_path, settings, fingerprint = task
+    try:
+        key = fingerprint
+        if key not in _WORKER_CACHE:
+            _WORKER_CACHE.clear()
+            _WORKER_CACHE[key] = build_anonymizer(settings)
+        anonymizer = _WORKER_CACHE[key]
+
+        def save_state(record):
+            dump_json_atomic(dict(fingerprint=fingerprint, record=record), state_path)
+
+        return anonymize_video(src, dst, anonymizer, settings.get('carry', 0),
+                               settings.get('max_whole_ratio'), before_rename=save_state)
+    except VideoReadError as e:
+        return dict(status='skipped', error=str(e))
+    except Exception as e:  # noqa: BLE001 - reported per video, the run goes on
+        return dict(status='failed', error=f'{src}: {type(e).__name__}: {e}',
+                    traceback=traceback.format_exc(limit=3))
+
+
+def _fingerprint(settings: dict) -> str:
+    return hashlib.sha1(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def anonymize_dataset(src: str, dst: str, level: str = 'face', detector: Optional[dict] = None,
+                      method: str = 'box', method_kwargs: Optional[dict] = None, carry: int = 0,
+                      workers: int = 1, max_whole_ratio: Optional[float] = None,
+                      overwrite: bool = False, strict: bool = False, report_path: Optional[str] = None,
+                      progress: bool = True, **policy) -> dict:
+    """Write an anonymised copy of a video file or of a folder of videos (relative paths and names
+    mirrored) and a report.
+
+    Args:
+        src, dst: a video file and its output file, or two folders.
+        level, detector, method, method_kwargs, carry, policy: see :class:`FrameAnonymizer` and
+            :func:`anonymize_frames` (``detector`` must be a config dict, so workers can build it).
+        workers: processes (1 = in this process).
+        max_whole_ratio: see :func:`anonymize_video`.
+        overwrite: redo finished videos (default: resume, skipping them).
+        strict: raise on the first unreadable / failed video instead of counting it.
+        report_path: default ``dst/anonymize_report.json`` (folder) or ``dst + '.report.json'``.
+
+    Returns:
+        the report: ``settings``, ``summary`` (counts) and ``videos`` (relative path -> record).
+    """
+    if not osp.exists(src):
+        raise FileNotFoundError(f'input {src} does not exist')
+    single = osp.isfile(src)
+    if single:
+        if osp.isdir(dst):
+            dst = osp.join(dst, osp.basename(src))
+        pairs = [(osp.basename(src), src, dst)]
+        out_root = osp.dirname(osp.abspath(dst))
+        report_path = report_path or dst + '.report.json'
+    else:
+        if osp.abspath(dst) == osp.abspath(src):
+            raise ValueError(f'output folder must differ from the input folder ({src})')
+        pairs = [(r, osp.join(src, r), osp.join(dst, r)) for r in list_videos(src)]
+        out_root = dst
+        report_path = report_path or osp.join(dst, 'anonymize_report.json')
+    settings = dict(level=level, detector=detector or LEVEL_DEFAULTS[level]['detector'],
+                    method=method, method_kwargs=method_kwargs or {}, carry=int(carry),
+                    max_whole_ratio=max_whole_ratio, **policy)
+    build_anonymizer(settings)  # validate the settings before starting workers
+    fingerprint = _fingerprint(settings)
+    state_root = osp.join(out_root, '.anonymize_state')
+
+    records, tasks = {}, []
+    for rel, s, d in pairs:
+        state_path = osp.join(state_root, rel + '.json')
+        if not overwrite and osp.isfile(d) and osp.isfile(state_path):
+            with open(state_path) as f:
+                state = json.load(f)
+            if state.get('fingerprint') == fingerprint:
+                records[rel] = dict(state['record'], resumed=True)
+                continue
+            raise RuntimeError(f'{d} was written with other settings (fingerprint '
+                               f'{state.get("fingerprint")} != {fingerprint}); use overwrite=True '
+                               f'(--overwrite) or another output folder')
+        tasks.append((rel, (s, d, state_path, settings, fingerprint)))
+
+    bar = None
+    if progress and tasks:
+        from mmengine.utils import ProgressBar
+        bar = ProgressBar(len(tasks))
+
+    def collect(rel, rec):
+        records[rel] = rec
+        if bar is not None:
+            bar.update()
+        if strict and rec['status'] != 'ok':
+            raise RuntimeError(rec['error'])
+
+    if workers <= 1 or len(tasks) <= 1:
+        for rel, t in tasks:
+            collect(rel, _work(t))
+    else:
+        method_ = 'fork' if 'fork' in multiprocessing.get_all_start_methods() else 'spawn'
+        with multiprocessing.get_context(method_).Pool(min(workers, len(tasks))) as pool:
+            rels = [rel for rel, _ in tasks]
+            for i, rec in pool.imap_unordered(_indexed_work, list(enumerate(t for _, t in tasks))):
+                collect(rels[i], rec)
+    if bar is not None:
+        print()
+
+    recs = [records[r] for r, _, _ in pairs]
+    ok = [r for r in recs if r['status'] == 'ok']
+    summary = dict(
+        videos=len(pairs), ok=len(ok), resumed=sum(bool(r.get('resumed')) for r in recs),
+        skipped=sum(r['status'] == 'skipped' for r in recs),
+        failed=sum(r['status'] == 'failed' for r in recs),
+        frames=sum(r.get('frames', 0) for r in ok),
+        whole_frames=sum(r.get('whole_frames', 0) for r in ok),
+        instances=sum(r.get('instances', 0) for r in ok),
+        head_fallbacks=sum(r.get('head_fallbacks', 0) for r in ok),
+        carried_frames=sum(r.get('carried_frames', 0) for r in ok))
+    reasons: dict = {}
+    for r in ok:
+        for k, v in r.get('whole_reasons', {}).items():
+            reasons[k] = reasons.get(k, 0) + v
+    summary['whole_reasons'] = reasons
+    report = dict(input=osp.abspath(src), output=osp.abspath(dst), settings=settings,
+                  fingerprint=fingerprint, summary=summary,
+                  videos={r: records[r] for r, _, _ in pairs})
+    dump_json_atomic(report, report_path, indent=1)
+    return report
+
+
+def _indexed_work(item):
+    i, task = item
+    return i, _work(task)

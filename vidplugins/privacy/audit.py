@@ -1,0 +1,202 @@
+"""Privacy audit of (anonymised) videos and the dataset statistics of thesis Fig. 5.3.
+
+:func:`audit_video` runs a face and a body detector on every ``stride``-th frame of a video and counts
+instances. Run on anonymised output with detectors *independent* of the anonymiser's (defaults:
+OpenCV Haar cascades with an eye check for faces, OpenCV HOG for people, against mediapipe in the
+anonymiser), every face found is a residual: a face the anonymiser left recognisable.
+
+:func:`class_statistics` aggregates per-video audits by class (Fig. 5.3): the share of videos with at
+least one face / body in any audited frame (left plot) and the mean number of instances per frame
+(right plot); :func:`plot_statistics` draws both as bar plots.
+"""
+from __future__ import annotations
+
+import os.path as osp
+from typing import Iterable, Optional
+
+import numpy as np
+
+from .anonymizer import VideoReadError, list_videos, probe_video, read_frames
+from .detectors import build_detector
+
+__all__ = ['AUDIT_DETECTORS', 'audit_video', 'audit_dataset', 'class_statistics',
+           'plot_statistics', 'classes_from_list', 'classes_from_folders']
+
+#: Default auditors: a different model family from the anonymiser defaults (mediapipe).
+AUDIT_DETECTORS = dict(
+    face=dict(type='CascadeFaceDetector',
+              cascades=['haarcascade_frontalface_default.xml', 'haarcascade_frontalface_alt2.xml',
+                        'haarcascade_profileface.xml'],
+              min_neighbors=4, min_size=16, verify_eyes=True),
+    body=dict(type='HOGPeopleDetector', upscale=1.5, min_score=0.6),
+)
+
+
+def audit_video(path: str, face_detector=None, body_detector=None, stride: int = 1,
+                min_score: float = 0.5, keep_boxes: bool = False) -> dict:
+    """Count faces / bodies in a video.
+
+    Args:
+        path: the video. face_detector, body_detector: config dicts or callables (None: the
+            :data:`AUDIT_DETECTORS` default; pass ``False`` to skip a level).
+        stride: audit every ``stride``-th frame.
+        min_score: detections below it are not counted.
+        keep_boxes: also return ``face_boxes``: ``{frame index: [[x1, y1, x2, y2], ...]}``.
+
+    Returns:
+        ``{'frames': audited frames, 'frames_total', 'faces': total instances,
+        'frames_with_faces', 'faces_per_frame', 'has_face', 'bodies', ...}``.
+    """
+    dets = {}
+    for level, d in (('face', face_detector), ('body', body_detector)):
+        if d is False:
+            continue
+        dets[level] = build_detector(AUDIT_DETECTORS[level] if d is None else d)
+        if hasattr(dets[level], 'reset'):
+            dets[level].reset(path)
+    probe_video(path)
+    counts = {lv: 0 for lv in dets}
+    with_any = {lv: 0 for lv in dets}
+    boxes = {}
+    n_total = n = 0
+    for i, frame in enumerate(read_frames(path)):
+        n_total += 1
+        if i % stride:
+            continue
+        n += 1
+        for lv, det in dets.items():
+            if hasattr(det, 'seek'):
+                det.seek(i)
+            out = det(frame).validated(frame.shape)
+            keep = out.scores >= min_score
+            k = int(keep.sum())
+            counts[lv] += k
+            with_any[lv] += int(k > 0)
+            if keep_boxes and lv == 'face' and k:
+                boxes[i] = out.boxes[keep].round(1).tolist()
+    rec = dict(frames=n, frames_total=n_total, stride=stride)
+    for lv, name in (('face', 'faces'), ('body', 'bodies')):
+        if lv in dets:
+            rec[name] = counts[lv]
+            rec[f'frames_with_{name}'] = with_any[lv]
+            rec[f'{name}_per_frame'] = counts[lv] / max(n, 1)
+            rec[f'has_{lv}'] = counts[lv] > 0
+    if keep_boxes:
+        rec['face_boxes'] = boxes
+    return rec
+
+
+def classes_from_folders(rel_paths: Iterable[str]) -> dict:
+    """Class of each video = its parent folder's name (``'.'`` for files at the root)."""
+    return {r: (osp.basename(osp.dirname(r)) or '.') for r in rel_paths}
+
+
+def classes_from_list(list_file: str, class_names: Optional[list] = None) -> dict:
+    """Classes from an mmaction2 video list (``<relative path> <label>`` per line); labels are
+    mapped through ``class_names`` when given. Malformed lines raise naming file and line."""
+    out = {}
+    with open(list_file) as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            parts = line.split()
+            if len(parts) < 2:
+                raise ValueError(f'{list_file}:{n}: expected "<path> <label>", got {line.strip()!r}')
+            label = parts[-1]
+            if class_names is not None:
+                label = class_names[int(label)]
+            out[' '.join(parts[:-1])] = label
+    return out
+
+
+def audit_dataset(root: str, classes: Optional[dict] = None, stride: int = 1,
+                  face_detector=None, body_detector=None, videos: Optional[list] = None,
+                  progress: bool = True, keep_boxes: bool = False) -> dict:
+    """Audit every video under ``root``. Returns ``{'videos': {rel: record}, 'skipped': [...],
+    'classes': class_statistics(...), 'summary': {...}}``; unreadable videos are counted skips."""
+    rels = videos if videos is not None else list_videos(root)
+    classes = classes if classes is not None else classes_from_folders(rels)
+    face = build_detector(AUDIT_DETECTORS['face'] if face_detector is None else face_detector) \
+        if face_detector is not False else False
+    body = build_detector(AUDIT_DETECTORS['body'] if body_detector is None else body_detector) \
+        if body_detector is not False else False
+    bar = None
+    if progress and rels:
+        from mmengine.utils import ProgressBar
+        bar = ProgressBar(len(rels))
+    records, skipped = {}, []
+    for rel in rels:
+        try:
+            records[rel] = audit_video(osp.join(root, rel), face, body, stride,
+                                       keep_boxes=keep_boxes)
+        except VideoReadError as e:
+            skipped.append(dict(video=rel, error=str(e)))
+        if bar is not None:
+            bar.update()
+    if bar is not None:
+        print()
+    missing = [r for r in records if r not in classes]
+    if missing:
+        raise KeyError(f'no class for {len(missing)} audited videos, e.g. {missing[0]!r}')
+    summary = dict(videos=len(rels), audited=len(records), skipped=len(skipped),
+                   frames=sum(r['frames'] for r in records.values()))
+    for name in ('faces', 'bodies'):
+        if any(name in r for r in records.values()):
+            summary[name] = sum(r.get(name, 0) for r in records.values())
+            summary[f'videos_with_{name}'] = sum(r.get(name, 0) > 0 for r in records.values())
+    return dict(root=osp.abspath(root), stride=stride, summary=summary, videos=records,
+                skipped=skipped, classes=class_statistics(records, classes))
+
+
+def class_statistics(records: dict, classes: dict) -> dict:
+    """Fig. 5.3 per class: ``{class: {'videos', 'pct_videos_with_faces', 'faces_per_frame',
+    'pct_videos_with_bodies', 'bodies_per_frame'}}``.
+
+    ``pct_videos_with_X`` = 100 * #videos with >= 1 X in an audited frame / #videos of the class;
+    ``X_per_frame`` = mean over the class's videos of (instances / audited frames) (each video
+    weighs the same, as a per-video average of Kinetics' 10 s clips does).
+    """
+    out: dict = {}
+    for rel, rec in records.items():
+        out.setdefault(classes[rel], []).append(rec)
+    stats = {}
+    for c in sorted(out):
+        recs = out[c]
+        s = dict(videos=len(recs))
+        for name in ('faces', 'bodies'):
+            if all(name in r for r in recs):
+                s[f'pct_videos_with_{name}'] = 100.0 * sum(r[name] > 0 for r in recs) / len(recs)
+                s[f'{name}_per_frame'] = float(np.mean([r[f'{name}_per_frame'] for r in recs]))
+        stats[c] = s
+    return stats
+
+
+def plot_statistics(stats: dict, path: str, title: str = '') -> None:
+    """Fig. 5.3 as a PNG: per-class % of videos with faces / bodies (left) and mean instances per
+    frame (right), classes sorted by the body share, written atomically."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    from vidplugins.utils.io import atomic_write
+    classes = sorted(stats, key=lambda c: -stats[c].get('pct_videos_with_bodies',
+                                                        stats[c].get('pct_videos_with_faces', 0)))
+    x = np.arange(len(classes))
+    fig, axes = plt.subplots(1, 2, figsize=(max(8, 0.35 * len(classes) + 4), 4))
+    for ax, key, ylabel in ((axes[0], 'pct_videos_with_{}', '% videos with >= 1 instance'),
+                            (axes[1], '{}_per_frame', 'instances per frame')):
+        for k, (name, colour) in enumerate((('bodies', 'tab:orange'), ('faces', 'tab:blue'))):
+            vals = [stats[c].get(key.format(name), np.nan) for c in classes]
+            if not np.all(np.isnan(vals)):
+                ax.bar(x + (k - 0.5) * 0.4, vals, 0.4, label=name, color=colour)
+        ax.set_xticks(x)
+        ax.set_xticklabels(classes, rotation=90, fontsize=7)
+        ax.set_ylabel(ylabel)
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    with atomic_write(path, 'wb') as f:
+        fig.savefig(f, format='png', dpi=100)
+    plt.close(fig)
+
