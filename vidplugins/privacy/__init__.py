@@ -7,3 +7,7 @@ from .backbones import Conv2plus1dTran, ResNet2Plus1dTran  # noqa: E402,F401  (K
 from .datasets import PairedVideoDataset  # noqa: E402,F401  (KD helper)
 from .distiller import PrivilegedDistiller  # noqa: E402,F401  (KD helper)
 from .pipelines import LoadPairedVideo, PackPairedInputs, PairedDecode  # noqa: E402,F401
+from . import obfuscation  # noqa: E402,F401  (OBF helper: pure image functions)
+from .detectors import PRIVACY_DETECTORS, Detections, build_detector  # noqa: E402,F401  (OBF)
+from .anonymizer import FrameAnonymizer, anonymize_dataset, anonymize_video  # noqa: E402,F401
+from .transforms import ObfuscateFrames  # noqa: E402,F401  (OBF: mmaction2 TRANSFORMS)
