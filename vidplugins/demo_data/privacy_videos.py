@@ -48,10 +48,12 @@ _DIRECTIONS = [(1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (-1, -1), (1, -1), (-1,
 def face_texture(cls: int, size: int) -> np.ndarray:
     """(size, size) float luminance layout in {0, 1} for class ``cls``, mean 0.5 (so a box filter
     wider than the face leaves the same flat patch whatever the class): the bright half of the face
-    is 0 top, 1 bottom, 2 left, 3 right, 4 upper-left triangle, 5 lower-right triangle."""
+    is 0 top, 1 bottom, 2 left, 3 right, 4 top-left + bottom-right quadrants, 5 the other two
+    (``size`` even)."""
     y, x = np.mgrid[:size, :size]
     half = size // 2
-    t = [y < half, y >= half, x < half, x >= half, x + y < size - 1, x + y > size - 1][cls % 6]
+    diagonal = (y < half) == (x < half)
+    t = [y < half, y >= half, x < half, x >= half, diagonal, ~diagonal][cls % 6]
     return t.astype(np.float32)
 
 
@@ -89,14 +91,14 @@ def _render(rng: np.random.Generator, cls: int, num_classes: int, size: int, num
         direction = _DIRECTIONS[cls % len(_DIRECTIONS)]
     else:
         direction = _DIRECTIONS[rng.integers(num_classes) % len(_DIRECTIONS)]
-    speed = rng.uniform(0.6, 1.0)
+    speed = rng.uniform(0.8, 1.2)
     span_x, span_y = size - bw - 1, size - (face + bh) - 1
     x0 = rng.uniform(0, span_x)
     y0 = rng.uniform(0, span_y)
     body_col = rng.uniform(30, 225, 3)
-    face_col = rng.uniform(60, 200, 3)
+    face_col = rng.uniform(100, 155, 3)
     tex = face_texture(cls, face)[..., None]
-    face_img = np.clip(face_col + (tex - 0.5) * 150, 0, 255)
+    face_img = np.clip(face_col + (tex - 0.5) * 200, 0, 255)
     frames = np.empty((num_frames, size, size, 3), np.uint8)
     boxes = np.empty((num_frames, 4), np.float32)
     x, y = x0, y0
@@ -109,8 +111,8 @@ def _render(rng: np.random.Generator, cls: int, num_classes: int, size: int, num
         frames[t] = np.clip(img, 0, 255).astype(np.uint8)
         boxes[t] = (fx, yi, fx + face, yi + face)
         # Drift, bouncing at the borders, with jitter.
-        x += direction[0] * speed + rng.normal(0, 0.3)
-        y += direction[1] * speed + rng.normal(0, 0.3)
+        x += direction[0] * speed + rng.normal(0, 0.2)
+        y += direction[1] * speed + rng.normal(0, 0.2)
         if not 0 <= x <= span_x:
             x = float(np.clip(x, 0, span_x))
         if not 0 <= y <= span_y:
@@ -120,7 +122,7 @@ def _render(rng: np.random.Generator, cls: int, num_classes: int, size: int, num
 
 def generate_privacy_videos(root: str, num_classes: int = 4, splits: Dict[str, int] = None,
                             size: int = 32, num_frames: int = 16, face: int = 8,
-                            body_reliability: float = 0.7, label_noise: float = 0.3,
+                            body_reliability: float = 0.85, label_noise: float = 0.25,
                             blur_kernel: int = 17, seed: int = 0) -> dict:
     """Writes the dataset (module docstring) and returns its description.
 
