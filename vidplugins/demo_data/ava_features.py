@@ -15,12 +15,12 @@ decided by a different part of the graph (thesis Sec. 3.1):
 * 12 *stand* (pose): the actor's own pattern D. A per-actor linear classifier solves it.
 * 15 *answer phone* (person-object): an object of kind *phone* lies within ``near`` (box-centre
   distance) of the actor. Needs actor-object edges and box proximity (Eq. 3.1, 3.5).
-* 79 *talk to* (person-person): another actor of the same keyframe within ``near``. Needs
-  actor-actor edges.
-* 6 *get up* (pose, temporal): the actor is still (own pattern off) and is *up* (pattern U) in
-  the NEXT keyframe. Each track cycles still -> up -> settled (pattern S) -> still, so "still
-  here, up in a neighbouring keyframe" can only mean "up next": it needs temporal edges
-  (Sec. 3.1.3); features carry no time direction.
+* 74 *listen to (a person)* (person-person): the actor is not talking (own pattern T off) and
+  another actor of the keyframe is (T on). Needs actor-actor edges.
+* 6 *get up* (pose, temporal): the actor is still (own pattern still) and is *up* (pattern U) in
+  the NEXT keyframe. The two main actors of each video cycle still -> up -> settled (pattern
+  S) -> still, so "still here, up in a neighbouring keyframe" can only mean "up next": it needs
+  temporal edges (Sec. 3.1.3), as node features carry no time direction.
 
 Training actors are the ground-truth boxes (score 1.0); validation actors are detections: the
 ground-truth boxes jittered (IoU > 0.6) with scores in [0.75, 1) plus false positives with scores
@@ -43,11 +43,11 @@ DEMO_CLASSES = {
     6: 'get up',
     12: 'stand',
     15: 'answer phone',
-    79: 'talk to (e.g., self, a person, a group)',
+    74: 'listen to (a person)',
 }
 OBJECT_KINDS = ('phone', 'cup', 'chair', 'door')
 FIRST_TIMESTAMP = 902
-STILL, UP, SETTLED = 0, 1, 2
+STILL, UP, SETTLED, NONE = 0, 1, 2, -1
 
 
 def _directions(dim: int, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -64,9 +64,8 @@ def _box(centre, w, h):
 
 def _track_states(n: int, rng: np.random.Generator) -> np.ndarray:
     """still (2-4 s) -> up (1-2 s) -> settled (1 s) -> still ... for n keyframes."""
-    out, state = [], STILL
-    phase = int(rng.integers(0, 3))  # start anywhere in the cycle
-    state = (STILL, UP, SETTLED)[phase]
+    out = []
+    state = (STILL, UP, SETTLED)[int(rng.integers(0, 3))]  # start anywhere in the cycle
     while len(out) < n:
         length = {STILL: rng.integers(2, 5), UP: rng.integers(1, 3), SETTLED: 1}[state]
         out.extend([state] * int(length))
@@ -74,42 +73,65 @@ def _track_states(n: int, rng: np.random.Generator) -> np.ndarray:
     return np.asarray(out[:n])
 
 
-def simulate_video(rng: np.random.Generator, num_keyframes: int, near: float = 0.22,
-                   num_tracks: int = 3) -> List[dict]:
+def _persistent_flags(n: int, rng: np.random.Generator, p_on: float = 0.5,
+                      p_flip: float = 0.2) -> np.ndarray:
+    """(n,) bool, on a fraction ``p_on`` of the time, changing ``p_flip`` times a second on
+    average (a two-state Markov chain with stationary probability ``p_on``)."""
+    to_on, to_off = 2 * p_flip * p_on, 2 * p_flip * (1 - p_on)
+    flags = np.empty(n, bool)
+    flags[0] = rng.random() < p_on
+    for t in range(1, n):
+        flags[t] = (rng.random() >= to_off) if flags[t - 1] else (rng.random() < to_on)
+    return flags
+
+
+def _place(rng, anchor=None, r=(0.04, 0.12)):
+    if anchor is None:
+        return rng.uniform(0.08, 0.92, 2)
+    ang = rng.uniform(0, 2 * np.pi)
+    return np.clip(anchor + rng.uniform(*r) * np.array([np.cos(ang), np.sin(ang)]), 0.02, 0.98)
+
+
+def simulate_video(rng: np.random.Generator, num_keyframes: int, near: float = 0.25,
+                   num_tracks: int = 3, p_move: float = 0.08) -> List[dict]:
     """Actors (track, centre, own patterns) and objects (kind, centre) of one video, and the
-    labels of every actor, per keyframe."""
+    labels of every actor, per keyframe.
+
+    Scenes are coherent in time, as the thesis assumes for consecutive clips (Sec. 3.1.3): actors
+    and objects stay in place and move now and then (probability ``p_move`` per second).
+    """
     pos = rng.uniform(0.12, 0.88, (num_tracks, 2))
-    stand = rng.random(num_tracks) < 0.5
-    states = np.stack([_track_states(num_keyframes, rng) for _ in range(num_tracks)])
-    present = rng.random((num_tracks, num_keyframes)) < 0.9
+    stand = np.stack([_persistent_flags(num_keyframes, rng) for _ in range(num_tracks)])
+    talk = np.stack([_persistent_flags(num_keyframes, rng, p_on=0.2, p_flip=0.1)
+                     for _ in range(num_tracks)])
+    # the two main actors (tracks 0, 1) go through the still -> up -> settled cycle
+    states = np.full((num_tracks, num_keyframes), NONE)
+    for k in range(min(2, num_tracks)):
+        states[k] = _track_states(num_keyframes, rng)
+    present = rng.random((num_tracks, num_keyframes)) < 0.92
+    # scene objects: one phone (present 70% of the time), 2-4 others
+    kinds = [0] + [int(k) for k in rng.integers(1, len(OBJECT_KINDS), int(rng.integers(2, 5)))]
+    opos = [_place(rng, pos[rng.integers(num_tracks)] if rng.random() < 0.6 else None)
+            for _ in kinds]
+    phone_on = _persistent_flags(num_keyframes, rng, p_on=0.7, p_flip=0.15)
     frames = []
     for t in range(num_keyframes):
-        # tracks move now and then (a new place every ~4 s), stand flips every ~3 s
-        move = rng.random(num_tracks) < 0.25
+        move = rng.random(num_tracks) < p_move
         pos[move] = rng.uniform(0.12, 0.88, (int(move.sum()), 2))
-        flip = rng.random(num_tracks) < 0.3
-        stand[flip] = ~stand[flip]
-        tracks = [k for k in range(num_tracks) if present[k, t]]
-        if not tracks:
-            tracks = [int(rng.integers(num_tracks))]
+        for o in range(len(kinds)):
+            if rng.random() < p_move:  # objects, the phone above all, end up next to someone
+                opos[o] = _place(rng, pos[rng.integers(num_tracks)] if rng.random() < 0.6
+                                 else None)
+        tracks = [k for k in range(num_tracks) if present[k, t]] or [int(rng.integers(num_tracks))]
         centres = pos[tracks] + rng.normal(0, 0.005, (len(tracks), 2))
-        objects = []
-        if rng.random() < 0.7:  # a phone, next to an actor or anywhere
-            if rng.random() < 0.6:
-                a = int(rng.integers(len(tracks)))
-                ang = rng.uniform(0, 2 * np.pi)
-                c = centres[a] + rng.uniform(0.04, 0.12) * np.array([np.cos(ang), np.sin(ang)])
-            else:
-                c = rng.uniform(0.05, 0.95, 2)
-            objects.append((0, np.clip(c, 0.02, 0.98)))
-        for _ in range(int(rng.integers(2, 5))):
-            objects.append((int(rng.integers(1, len(OBJECT_KINDS))), rng.uniform(0.05, 0.95, 2)))
+        objects = [(k, opos[o] + rng.normal(0, 0.005, 2)) for o, k in enumerate(kinds)
+                   if k != 0 or phone_on[t]]
         frames.append(dict(tracks=tracks, centres=centres, objects=objects,
-                           stand=stand[tracks].copy(), states=states[tracks, t].copy()))
-    # labels, from the geometry and the next keyframe
+                           stand=stand[tracks, t], talk=talk[tracks, t],
+                           states=states[tracks, t]))
     for t, fr in enumerate(frames):
-        labels = []
         nxt = frames[t + 1] if t + 1 < num_keyframes else None
+        labels = []
         for i, k in enumerate(fr['tracks']):
             c = fr['centres'][i]
             lab = set()
@@ -117,9 +139,9 @@ def simulate_video(rng: np.random.Generator, num_keyframes: int, near: float = 0
                 lab.add(12)
             if any(kind == 0 and np.linalg.norm(oc - c) <= near for kind, oc in fr['objects']):
                 lab.add(15)
-            if any(np.linalg.norm(fr['centres'][j] - c) <= near
-                   for j in range(len(fr['tracks'])) if j != i):
-                lab.add(79)
+            if not fr['talk'][i] and any(fr['talk'][j] for j in range(len(fr['tracks']))
+                                         if j != i):
+                lab.add(74)
             if (fr['states'][i] == STILL and nxt is not None and k in nxt['tracks']
                     and nxt['states'][nxt['tracks'].index(k)] == UP):
                 lab.add(6)
@@ -130,20 +152,20 @@ def simulate_video(rng: np.random.Generator, num_keyframes: int, near: float = 0
 
 def generate_ava_features(root: str, videos: Optional[Dict[str, int]] = None,
                           keyframes_per_video: int = 30, actor_dim: int = 16,
-                          object_dim: int = 24, signal: float = 3.0, near: float = 0.22,
+                          object_dim: int = 24, signal: float = 3.0, near: float = 0.25,
                           seed: int = 0) -> Dict[str, dict]:
     """Write the demo set under ``root``; returns per split the paths and counts.
 
     Args:
-        videos: videos per split (default ``{'train': 10, 'val': 4}``).
+        videos: videos per split (default ``{'train': 16, 'val': 6}``).
         keyframes_per_video: keyframes (seconds) per video.
         actor_dim, object_dim: feature sizes (objects are the larger: STAGE projects them).
         signal: amplitude of the planted patterns (noise std 1).
         near: box-centre distance that makes an object / actor "near" (normalised units).
     """
-    videos = videos or {'train': 10, 'val': 4}
+    videos = videos or {'train': 16, 'val': 6}
     rng = np.random.default_rng(seed)
-    actor_dirs = _directions(actor_dim, 3, rng) * signal      # stand, up, settled
+    actor_dirs = _directions(actor_dim, 5, rng) * signal  # stand, up, settled, talk, still
     object_dirs = _directions(object_dim, len(OBJECT_KINDS), rng) * signal
     ann = osp.join(root, 'annotations')
     os.makedirs(ann, exist_ok=True)
@@ -174,6 +196,8 @@ def generate_ava_features(root: str, videos: Optional[Dict[str, int]] = None,
                     feats += fr['stand'][:, None] * actor_dirs[0]
                     feats += (fr['states'] == UP)[:, None] * actor_dirs[1]
                     feats += (fr['states'] == SETTLED)[:, None] * actor_dirs[2]
+                    feats += fr['talk'][:, None] * actor_dirs[3]
+                    feats += (fr['states'] == STILL)[:, None] * actor_dirs[4]
                     for i, (k, labs) in enumerate(zip(fr['tracks'], fr['labels'])):
                         for lab in labs:
                             rows.append(f'{video_id},{ts:04d},{boxes[i, 0]:.3f},'
