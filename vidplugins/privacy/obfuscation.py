@@ -84,13 +84,18 @@ def boxes_to_mask(boxes, shape: Sequence[int], enlarge: float = 0.0) -> np.ndarr
     return mask
 
 
-def mask_components(mask: np.ndarray) -> list[tuple[int, int, int, int]]:
-    """Bounding boxes ``(x, y, w, h)`` of the 8-connected components of an ``(H, W)`` bool mask."""
+def _labelled_components(mask: np.ndarray):
+    """``(labels (H, W) int32, [(label, (x, y, w, h)), ...])`` of the 8-connected components."""
     mask = np.asarray(mask, dtype=bool)
     if not mask.any():
-        return []
-    n, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
-    return [tuple(int(v) for v in stats[i, :4]) for i in range(1, n)]
+        return None, []
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    return labels, [(i, tuple(int(v) for v in stats[i, :4])) for i in range(1, n)]
+
+
+def mask_components(mask: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """Bounding boxes ``(x, y, w, h)`` of the 8-connected components of an ``(H, W)`` bool mask."""
+    return [box for _, box in _labelled_components(mask)[1]]
 
 
 def _apply_per_component(image: np.ndarray, mask: np.ndarray,
@@ -102,14 +107,16 @@ def _apply_per_component(image: np.ndarray, mask: np.ndarray,
     mask = _check_mask(mask, image)
     out = image.copy()
     H, W = mask.shape
-    for x, y, w, h in mask_components(mask):
+    labels, comps = _labelled_components(mask)
+    for label, (x, y, w, h) in comps:
         side = max(w, h)
         m = margin(side)
         x1, y1 = max(0, x - m), max(0, y - m)
         x2, y2 = min(W, x + w + m), min(H, y + h + m)
         crop = image[y1:y2, x1:x2]
         filtered = fn(np.ascontiguousarray(crop), side)
-        sub = mask[y1:y2, x1:x2]
+        # only this component: a neighbour inside the margin gets its own, correctly centred crop
+        sub = labels[y1:y2, x1:x2] == label
         out[y1:y2, x1:x2][sub] = filtered[sub]
     return out
 
@@ -159,13 +166,14 @@ def pixelate(image: np.ndarray, mask: np.ndarray, block_size: int | None = None,
     _check_image(image)
     mask = _check_mask(mask, image)
     out = image.copy()
-    for x, y, w, h in mask_components(mask):
+    labels, comps = _labelled_components(mask)
+    for label, (x, y, w, h) in comps:
         b = int(block_size) if block_size else max(2, int(round(block_ratio * max(w, h))))
         crop = image[y:y + h, x:x + w]
         small = cv2.resize(crop, (max(1, -(-w // b)), max(1, -(-h // b))),
                            interpolation=cv2.INTER_AREA)
         big = np.repeat(np.repeat(small, b, axis=0), b, axis=1)[:h, :w]
-        sub = mask[y:y + h, x:x + w]
+        sub = labels[y:y + h, x:x + w] == label
         out[y:y + h, x:x + w][sub] = big[sub]
     return out
 
