@@ -13,3 +13,4 @@ from .datasets import AVAFeatureDataset, PackSTAGEInputs  # noqa: F401
 from .feature_io import build_reader, open_feature_file, write_keyframe  # noqa: F401
 from .metric import FrameMAPMetric, STAGEAVAMetric  # noqa: F401
 from .samplers import KeyframeBlockSampler  # noqa: F401
+from .roi_head import LoadAVAObjectBoxes, STAGERoIHead  # noqa: F401

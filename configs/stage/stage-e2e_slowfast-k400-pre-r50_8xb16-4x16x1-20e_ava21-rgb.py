@@ -1,0 +1,47 @@
+# STAGE trained end to end with mmaction2's SlowFast-R50 AVA v2.1 detector (4x16x1, 20 epochs): as the
+# SlowOnly e2e config, on the 2304-d slow + fast RoI features (2308-d STAGE nodes).
+_base_ = [
+    'mmaction::detection/slowfast/slowfast_kinetics400-pretrained-r50_8xb16-4x16x1-20e_ava21-rgb.py',
+]
+custom_imports = dict(imports=['vidplugins'], allow_failed_imports=False)
+
+model = dict(
+    roi_head=dict(
+        type='STAGERoIHead',
+        in_channels=2304,
+        object_source='metainfo',
+        max_objects=25,
+        stage=dict(num_heads=2, num_layers=2, temporal_radius=1, negative_slope=0.2,
+                   dropout=0.5),
+        bbox_head=dict(in_channels=2304 + 4)))
+
+object_file_train = 'data/ava/features/objects_train.h5'
+object_file_val = 'data/ava/features/objects_val.h5'
+meta_keys = ('img_shape', 'img_key', 'video_id', 'timestamp', 'crop_quadruple', 'flip',
+             'object_bboxes')
+file_client_args = dict(io_backend='disk')
+train_pipeline = [
+    dict(type='SampleAVAFrames', clip_len=32, frame_interval=2),
+    dict(type='RawFrameDecode', **file_client_args),
+    dict(type='RandomRescale', scale_range=(256, 320)),
+    dict(type='RandomCrop', size=256),
+    dict(type='Flip', flip_ratio=0.5),
+    dict(type='FormatShape', input_format='NCTHW', collapse=True),
+    dict(type='LoadAVAObjectBoxes', object_file=object_file_train, min_score=0.2, max_objects=25,
+         on_missing='empty'),
+    dict(type='PackActionInputs', meta_keys=meta_keys)
+]
+val_pipeline = [
+    dict(type='SampleAVAFrames', clip_len=32, frame_interval=2, test_mode=True),
+    dict(type='RawFrameDecode', **file_client_args),
+    dict(type='Resize', scale=(-1, 256)),
+    dict(type='FormatShape', input_format='NCTHW', collapse=True),
+    dict(type='LoadAVAObjectBoxes', object_file=object_file_val, min_score=0.2, max_objects=25,
+         on_missing='empty'),
+    dict(type='PackActionInputs', meta_keys=meta_keys)
+]
+train_dataloader = dict(
+    sampler=dict(_delete_=True, type='KeyframeBlockSampler', block_size=16, shuffle=True),
+    dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
+test_dataloader = val_dataloader
