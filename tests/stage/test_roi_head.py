@@ -199,3 +199,67 @@ def test_load_object_boxes_filters_sorts_and_reports_missing(tmp_path):
     empty = LoadAVAObjectBoxes(path, on_missing='empty')
     assert empty(dict(video_id='vid', timestamp=903))['object_bboxes'].shape == (0, 4)
     assert empty.missing['keyframes without objects'] == 1
+
+
+# ------------------------------------------------------------------ demo/stage_video_demo.py
+DEMO = osp.join(REPO, 'demo', 'stage_video_demo.py')
+#: the tiny e2e model above, as --cfg-options of the shipped config
+STAGE_OPTIONS = ['model.backbone.depth=18', 'model.backbone.base_channels=8',
+                 f'model.roi_head.in_channels={C}', 'model.roi_head.bbox_roi_extractor.output_size=2',
+                 f'model.roi_head.bbox_head.in_channels={C + 4}',
+                 'test_dataloader.dataset.pipeline.2.scale=(-1,64)']
+
+
+@pytest.fixture(scope='module')
+def demo_checkpoints(tmp_path_factory, model_cfg):
+    from tests.stage.test_extraction import OBJECT_CONFIG, OBJECT_OPTIONS, save_checkpoint
+    root = tmp_path_factory.mktemp('demo_ckpt')
+    # A 2-class detector (0 = person, 1 = an object class) keeps both kinds of boxes likely.
+    det_options = dict(OBJECT_OPTIONS, **{'model.roi_head.bbox_head.num_classes': 2})
+    det = save_checkpoint(OBJECT_CONFIG, det_options, 'mmdet', str(root / 'det.pth'), 0)
+    model = build(model_cfg)
+    stage = str(root / 'stage.pth')
+    torch.save(dict(meta=dict(seed=np.int64(0)), state_dict=model.state_dict()), stage)
+    det_args = ['--det-cfg-options'] + [f'{k}={v}'.replace(' ', '')
+                                        for k, v in det_options.items()]
+    return OBJECT_CONFIG, det, stage, det_args
+
+
+def green_pixels(frame_bgr):
+    b, g, r = (frame_bgr[..., i].astype(int) for i in range(3))
+    return int(((g > 200) & (r < 80) & (b < 80)).sum())
+
+
+def run_demo(video, out, demo_checkpoints):
+    import runpy
+    det_config, det, stage, det_args = demo_checkpoints
+    demo = runpy.run_path(DEMO)
+    stats = demo['main']([video, '--det-config', det_config, '--det-checkpoint', det,
+                          '--config', CONFIG, '--checkpoint', stage, '--out', out,
+                          '--device', 'cpu', '--det-score-thr', '0', '--action-score-thr', '0',
+                          '--clips-per-batch', '3', '--cfg-options'] + STAGE_OPTIONS + det_args)
+    import decord
+    src, dst = decord.VideoReader(video), decord.VideoReader(out)
+    assert len(dst) == len(src) == stats['frames']
+    assert dst[0].shape == src[0].shape
+    assert stats['people'] > 0
+    mid = len(src) // 2
+    # Boxes drawn in pure green (BGR (0, 255, 0)) on the frames.
+    before = green_pixels(src[mid].asnumpy()[..., ::-1])
+    after = green_pixels(dst[mid].asnumpy()[..., ::-1])
+    assert after > before + 50, (before, after)
+    return stats
+
+
+def test_video_demo_on_a_generated_video(tmp_path, demo_checkpoints):
+    from tests.stage.test_extraction import write_video
+    video = write_video(str(tmp_path / 'tiny.mp4'), seconds=4, fps=10, size=(96, 64))
+    stats = run_demo(video, str(tmp_path / 'out.mp4'), demo_checkpoints)
+    assert stats['frames'] == 40 and stats['keyframes'] == 3     # seconds 1, 2, 3
+
+
+def test_video_demo_on_a_real_video(tmp_path, demo_checkpoints):
+    from tests.conftest import shared
+    video = shared('videos', 'mmaction2_demo_demo.mp4')
+    stats = run_demo(video, str(tmp_path / 'demo_out.mp4'), demo_checkpoints)
+    assert stats['keyframes'] == 9                                 # 10 s: seconds 1..9
