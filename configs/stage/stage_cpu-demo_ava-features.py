@@ -3,15 +3,16 @@
 # stage_i3d_ava21.py (project feature format, blocks of 6 consecutive keyframes, label assignment,
 # test score threshold 0.7, frame-mAP@0.5 with the official csv) at tiny sizes for a CPU:
 # 16-d actors, 24-d objects (projected to 16), 2 heads x 2 layers, dropout 0.1, lr 5e-3,
-# 25 epochs, evaluated once at the end. The demo's 4 classes need: own features (12 stand),
+# 30 epochs, evaluated once at the end. The demo's 4 classes need: own features (12 stand),
 # nearby objects (15 answer phone), other actors (74 listen to), the next keyframe (6 get up).
 _base_ = ['./stage_i3d_ava21.py']
 data_root = 'data/ava_demo'
 anno_root = f'{data_root}/annotations'
 label_file = f'{anno_root}/ava_action_list_demo.pbtxt'
 block_size = 6
-max_epochs = 25
-demo = dict(feature_format='vidplugins', actor_dim=16, object_dim=24, label_file=label_file)
+max_epochs = 30
+demo = dict(feature_format='vidplugins', actor_dim=16, object_dim=24, label_file=label_file,
+            cache_features=True)   # a few MB: read the h5 files once
 loader = dict(batch_size=block_size, num_workers=0, persistent_workers=False)
 train_dataloader = dict(
     **loader,

@@ -139,3 +139,9 @@ def test_demo_set_through_the_dataset(demo_ava):
     assert keys == sorted(keys) and len(keys) == len(annotated) - 1   # one excluded
     assert ds.metainfo['class_ids'] == (6, 12, 15, 74)
     assert sum(len(ds[i]['inputs']['actor_feats']) for i in range(len(ds))) <= tr['actors']
+    cached = AVAFeatureDataset(**{k: tr[k] for k in ('ann_file', 'actor_file', 'object_file')},
+                               actor_dim=16, object_dim=24, cache_features=True)
+    for _ in range(2):  # the second read comes from memory, unchanged
+        a, b = cached[5]['inputs'], AVAFeatureDataset.__getitem__(cached, 5)['inputs']
+        assert all(torch.equal(a[k], b[k]) for k in a)
+    assert len(cached._cache) == 2

@@ -58,7 +58,7 @@ class PackSTAGEInputs(BaseTransform):
     """
 
     def transform(self, results: Dict) -> Dict:
-        inputs = {k: torch.from_numpy(np.ascontiguousarray(results[k], dtype=np.float32))
+        inputs = {k: torch.tensor(np.asarray(results[k], dtype=np.float32))  # a copy
                   for k in ('actor_feats', 'actor_boxes', 'object_feats', 'object_boxes')}
         sample = ActionDataSample()
         sample.set_metainfo(dict(video_id=results['video_id'],
@@ -100,6 +100,8 @@ class AVAFeatureDataset(BaseDataset):
         on_missing_objects: 'error' or 'empty' (counted).
         check_finite: raise on NaN / inf features.
         img_shape: metainfo ``img_shape`` of every sample (boxes are normalised: (1, 1)).
+        cache_features: keep every keyframe's features in memory after the first read (per
+            worker process): for feature sets that fit in memory (the CPU demos), not for AVA.
     """
 
     def __init__(self, ann_file: str, actor_file: str, object_file: Optional[str] = None,
@@ -109,7 +111,8 @@ class AVAFeatureDataset(BaseDataset):
                  multilabel: bool = True, assigner: Optional[dict] = None,
                  video_list: Union[None, str, Sequence[str]] = None,
                  on_missing_actors: str = 'skip', on_missing_objects: str = 'error',
-                 check_finite: bool = True, img_shape=(1, 1), data_root: str = '',
+                 check_finite: bool = True, img_shape=(1, 1), cache_features: bool = False,
+                 data_root: str = '',
                  pipeline: Sequence = (dict(type='PackSTAGEInputs'), ),
                  test_mode: bool = False, **kwargs):
         if feature_format not in FEATURE_FORMATS:
@@ -131,6 +134,8 @@ class AVAFeatureDataset(BaseDataset):
         self.on_missing_actors, self.on_missing_objects = on_missing_actors, on_missing_objects
         self.check_finite = check_finite
         self.img_shape = tuple(img_shape)
+        self.cache_features = cache_features
+        self._cache: Dict[tuple, dict] = {}
         self.skipped: Counter = Counter()
         metainfo = kwargs.pop('metainfo', None)
         if metainfo is None and label_file is not None:
@@ -198,7 +203,7 @@ class AVAFeatureDataset(BaseDataset):
         ((A, C) / (A,); training only), ``video_id``, ``timestamp``, ``img_shape``.
         """
         vid, ts = info['video_id'], info['timestamp']
-        act = self.actor_reader.read(vid, ts)
+        act = self._read('actors', self.actor_reader, vid, ts)
         if self.test_mode:
             keep, labels = np.flatnonzero(self.assigner.keep(act['scores'])), None
         elif 'gt_labels' in act:  # authors' releases: labels assigned at extraction
@@ -213,7 +218,7 @@ class AVAFeatureDataset(BaseDataset):
             keep, labels = self.assigner(act['scores'], act['boxes'], info['gt_boxes'],
                                          info['gt_labels'])
         if info['has_objects']:
-            obj = self.object_reader.read(vid, ts)
+            obj = self._read('objects', self.object_reader, vid, ts)
             object_feats, object_boxes = obj['feats'], obj['boxes']
         else:
             dim = self.object_dim or 0
@@ -223,6 +228,14 @@ class AVAFeatureDataset(BaseDataset):
                     actor_feats=act['feats'][keep], actor_boxes=act['boxes'][keep],
                     actor_scores=act['scores'][keep], object_feats=object_feats,
                     object_boxes=object_boxes, gt_labels=labels)
+
+    def _read(self, kind: str, reader, video_id: str, timestamp: int) -> dict:
+        if not self.cache_features:
+            return reader.read(video_id, timestamp)
+        key = (kind, video_id, timestamp)
+        if key not in self._cache:
+            self._cache[key] = reader.read(video_id, timestamp)
+        return self._cache[key]
 
     def prepare_data(self, idx: int):
         return self.pipeline(self.load_keyframe(self.get_data_info(idx)))
