@@ -59,7 +59,8 @@ def test_dataset_keyframes_labels_and_counted_skips(files):
     paths, _ = files
     ds = AVAFeatureDataset(**paths, actor_dim=3, object_dim=2, on_missing_objects='empty')
     # 903 excluded, v2 has no actor features (skipped, counted), 904 no objects (counted)
-    assert [(d['video_id'], d['timestamp']) for d in map(ds.get_data_info, range(len(ds)))] == [('v1', 902), ('v1', 904)]
+    infos = map(ds.get_data_info, range(len(ds)))
+    assert [(d['video_id'], d['timestamp']) for d in infos] == [('v1', 902), ('v1', 904)]
     assert ds.skipped == {'keyframes without actor features': 1,
                           'keyframes without object entries (no objects used)': 1}
     item = ds[0]
@@ -84,7 +85,8 @@ def test_dataset_test_mode_keeps_detections_above_the_score_threshold(files):
     item = ds[0]
     assert item['inputs']['actor_feats'].shape == (2, 3)     # the 0.8 detection is dropped
     assert 'gt_instances' not in item['data_samples']
-    with pytest.raises(FeatureFileError, match=r'actors.h5: no actor features for keyframe v2,0902'):
+    with pytest.raises(FeatureFileError,
+                       match=r'actors.h5: no actor features for keyframe v2,0902'):
         AVAFeatureDataset(**paths, on_missing_actors='error', on_missing_objects='empty')
     with pytest.raises(FeatureFileError, match='feat_dim=3, expected 1024'):
         AVAFeatureDataset(**paths, actor_dim=1024)
@@ -144,4 +146,4 @@ def test_demo_set_through_the_dataset(demo_ava):
     for _ in range(2):  # the second read comes from memory, unchanged
         a, b = cached[5]['inputs'], AVAFeatureDataset.__getitem__(cached, 5)['inputs']
         assert all(torch.equal(a[k], b[k]) for k in a)
-    assert len(cached._cache) == 2
+    assert list(cached._cache) == [5]

@@ -81,8 +81,9 @@ class STAGEDataPreprocessor(BaseDataPreprocessor):
         else:
             clips = list(inputs)
         if samples is None or len(samples) != len(clips):
+            got = None if samples is None else len(samples)
             raise ValueError(f'{len(clips)} keyframes need as many data_samples (video_id and '
-                             f'timestamp metainfo), got {None if samples is None else len(samples)}')
+                             f'timestamp metainfo), got {got}')
         packed = pack_keyframes(clips, [s.metainfo['video_id'] for s in samples],
                                 [s.metainfo['timestamp'] for s in samples])
         return dict(inputs=packed, data_samples=samples)

@@ -100,8 +100,9 @@ class AVAFeatureDataset(BaseDataset):
         on_missing_objects: 'error' or 'empty' (counted).
         check_finite: raise on NaN / inf features.
         img_shape: metainfo ``img_shape`` of every sample (boxes are normalised: (1, 1)).
-        cache_features: keep every keyframe's features in memory after the first read (per
-            worker process): for feature sets that fit in memory (the CPU demos), not for AVA.
+        cache_features: keep every keyframe's selected features and labels in memory after
+            the first read (per worker process): for feature sets that fit in memory (the CPU
+            demos), not for AVA.
     """
 
     def __init__(self, ann_file: str, actor_file: str, object_file: Optional[str] = None,
@@ -135,7 +136,7 @@ class AVAFeatureDataset(BaseDataset):
         self.check_finite = check_finite
         self.img_shape = tuple(img_shape)
         self.cache_features = cache_features
-        self._cache: Dict[tuple, dict] = {}
+        self._cache: Dict[int, dict] = {}
         self.skipped: Counter = Counter()
         metainfo = kwargs.pop('metainfo', None)
         if metainfo is None and label_file is not None:
@@ -203,7 +204,7 @@ class AVAFeatureDataset(BaseDataset):
         ((A, C) / (A,); training only), ``video_id``, ``timestamp``, ``img_shape``.
         """
         vid, ts = info['video_id'], info['timestamp']
-        act = self._read('actors', self.actor_reader, vid, ts)
+        act = self.actor_reader.read(vid, ts)
         if self.test_mode:
             keep, labels = np.flatnonzero(self.assigner.keep(act['scores'])), None
         elif 'gt_labels' in act:  # authors' releases: labels assigned at extraction
@@ -218,7 +219,7 @@ class AVAFeatureDataset(BaseDataset):
             keep, labels = self.assigner(act['scores'], act['boxes'], info['gt_boxes'],
                                          info['gt_labels'])
         if info['has_objects']:
-            obj = self._read('objects', self.object_reader, vid, ts)
+            obj = self.object_reader.read(vid, ts)
             object_feats, object_boxes = obj['feats'], obj['boxes']
         else:
             dim = self.object_dim or 0
@@ -229,13 +230,9 @@ class AVAFeatureDataset(BaseDataset):
                     actor_scores=act['scores'][keep], object_feats=object_feats,
                     object_boxes=object_boxes, gt_labels=labels)
 
-    def _read(self, kind: str, reader, video_id: str, timestamp: int) -> dict:
-        if not self.cache_features:
-            return reader.read(video_id, timestamp)
-        key = (kind, video_id, timestamp)
-        if key not in self._cache:
-            self._cache[key] = reader.read(video_id, timestamp)
-        return self._cache[key]
-
     def prepare_data(self, idx: int):
-        return self.pipeline(self.load_keyframe(self.get_data_info(idx)))
+        if not self.cache_features:
+            return self.pipeline(self.load_keyframe(self.get_data_info(idx)))
+        if idx not in self._cache:  # label assignment included: deterministic per keyframe
+            self._cache[idx] = self.load_keyframe(self.get_data_info(idx))
+        return self.pipeline(dict(self._cache[idx]))  # the pipeline copies the arrays

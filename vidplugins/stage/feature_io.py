@@ -208,7 +208,8 @@ class ProjectFeatureReader:
             raise FeatureFileError(f'{path}: attribute version={attrs.get("version")!r}, '
                                    f'this reader reads version {VERSION}')
         if kind is not None and attrs.get('kind') != kind:
-            raise FeatureFileError(f'{path}: attribute kind={attrs.get("kind")!r}, expected {kind!r}')
+            raise FeatureFileError(
+                f'{path}: attribute kind={attrs.get("kind")!r}, expected {kind!r}')
         file_dim = int(attrs['feat_dim'])
         if feat_dim is not None and file_dim != feat_dim:
             raise FeatureFileError(f'{path}: attribute feat_dim={file_dim}, expected {feat_dim}')

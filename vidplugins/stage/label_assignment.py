@@ -5,12 +5,13 @@ detection keeps the labels of the ground-truth box it overlaps most when their I
 ``pos_iou_thr``; detections below ``det_score_thr`` are dropped. At test time only the score
 threshold applies. Thresholds per backbone (Sec. 3.2.2):
 
-=============================  ===================  ===========  ===============
-backbone                        train det_score_thr  pos_iou_thr  test det_score_thr
-=============================  ===================  ===========  ===============
-I3D                             0.0 (any score)      0.5          0.7
-R101-I3D-NL, SlowFast-NL        0.9                  0.9          0.8 (0.85 R101 in the authors' code)
-=============================  ===================  ===========  ===============
+========================  ===================  ===========  =================
+backbone                  train det_score_thr  pos_iou_thr  test det_score_thr
+========================  ===================  ===========  =================
+I3D                       0.0 (any score)      0.5          0.7
+R101-I3D-NL, SlowFast-NL  0.9                  0.9          0.8 (0.85: R101 in
+                                                            the authors' code)
+========================  ===================  ===========  =================
 """
 from __future__ import annotations
 

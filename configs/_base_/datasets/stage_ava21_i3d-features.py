@@ -1,6 +1,7 @@
 # AVA v2.1 with the features released by the STAGE authors (aimagelab/STAGE_action_detection):
-# I3D actors (1024-d, one h5 per keyframe: data/ava/features/stage_i3d/actors_{train,val}/<vid>/<ts>.h5)
-# and Faster R-CNN Visual Genome objects (2048-d, data/ava/features/stage_i3d/objects_{train,val}.h5).
+# I3D actors (1024-d, one h5 per keyframe:
+# data/ava/features/stage_i3d/actors_{train,val}/<video_id>/<timestamp>.h5) and Faster R-CNN
+# Visual Genome objects (2048-d, data/ava/features/stage_i3d/objects_{train,val}.h5).
 # The release already holds ground-truth + detected boxes with labels assigned at IoU >= 0.5
 # (Sec. 3.2.2), so the test score threshold (0.7) applies only to the project format.
 # Batches are blocks of 6 consecutive keyframes (Sec. 3.2.2); batch_size must equal block_size.
@@ -32,7 +33,8 @@ val_dataloader = dict(
     sampler=dict(type='KeyframeBlockSampler', block_size=block_size, shuffle=False),
     dataset=dict(ann_file=ann_file_val, exclude_file=exclude_file_val,
                  actor_file=f'{data_root}/features/stage_i3d/actors_val',
-                 object_file=f'{data_root}/features/stage_i3d/objects_val.h5', test_mode=True, **common))
+                 object_file=f'{data_root}/features/stage_i3d/objects_val.h5',
+                 test_mode=True, **common))
 test_dataloader = val_dataloader
 
 # Frame-mAP@0.5 on the 60 evaluated classes + per-group mAP (Table 3.4); csv of the official format.

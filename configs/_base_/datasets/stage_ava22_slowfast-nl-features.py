@@ -31,7 +31,8 @@ val_dataloader = dict(
     sampler=dict(type='KeyframeBlockSampler', block_size=block_size, shuffle=False),
     dataset=dict(ann_file=ann_file_val, exclude_file=exclude_file_val,
                  actor_file=f'{data_root}/features/stage_slowfast/ava2.2_val.h5',
-                 object_file=f'{data_root}/features/stage_i3d/objects_val.h5', test_mode=True, **common))
+                 object_file=f'{data_root}/features/stage_i3d/objects_val.h5',
+                 test_mode=True, **common))
 test_dataloader = val_dataloader
 
 val_evaluator = dict(type='STAGEAVAMetric', ann_file=ann_file_val, exclude_file=exclude_file_val,

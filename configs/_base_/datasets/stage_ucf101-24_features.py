@@ -19,14 +19,16 @@ train_dataloader = dict(
     num_workers=2,
     persistent_workers=True,
     sampler=dict(type='KeyframeBlockSampler', block_size=block_size, shuffle=True),
-    dataset=dict(ann_file=ann_file_train, actor_file=f'{data_root}/features/ucf101-24_train_split{split}_actors.h5',
+    dataset=dict(ann_file=ann_file_train,
+                 actor_file=f'{data_root}/features/ucf101-24_train_split{split}_actors.h5',
                  **common))
 val_dataloader = dict(
     batch_size=block_size,
     num_workers=2,
     persistent_workers=True,
     sampler=dict(type='KeyframeBlockSampler', block_size=block_size, shuffle=False),
-    dataset=dict(ann_file=ann_file_val, actor_file=f'{data_root}/features/ucf101-24_test_split{split}_actors.h5',
+    dataset=dict(ann_file=ann_file_val,
+                 actor_file=f'{data_root}/features/ucf101-24_test_split{split}_actors.h5',
                  test_mode=True, **common))
 test_dataloader = val_dataloader
 
