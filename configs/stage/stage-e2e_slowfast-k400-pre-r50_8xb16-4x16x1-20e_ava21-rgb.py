@@ -1,5 +1,5 @@
-# STAGE trained end to end with mmaction2's SlowFast-R50 AVA v2.1 detector (4x16x1, 20 epochs): as the
-# SlowOnly e2e config, on the 2304-d slow + fast RoI features (2308-d STAGE nodes).
+# STAGE trained end to end with mmaction2's SlowFast-R50 AVA v2.1 detector (4x16x1, 20 epochs): as
+# the SlowOnly e2e config, on the 2304-d slow + fast RoI features (2308-d STAGE nodes).
 _base_ = [
     'mmaction::detection/slowfast/slowfast_kinetics400-pretrained-r50_8xb16-4x16x1-20e_ava21-rgb.py',
 ]

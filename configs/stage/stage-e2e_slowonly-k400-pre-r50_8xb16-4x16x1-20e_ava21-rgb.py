@@ -1,11 +1,12 @@
-# STAGE trained end to end with the backbone (the thesis's future work, Ch. 7): mmaction2's SlowOnly-R50
-# AVA v2.1 detector (FastRCNN, 4x16x1 clips, 20 epochs) with STAGERoIHead between the RoI features and
-# BBoxHeadAVA. Actors (proposals / GT) and objects (boxes of tools/data/ava/extract_object_features.py)
-# are RoI-aligned on the same backbone feature map and averaged over t, h, w (2048-d); STAGE adds box
-# geometry (2052-d nodes), 2 heads x 2 layers (the R101 / SlowFast setting of Sec. 3.3), temporal radius
-# 1 s. Training batches are blocks of 16 consecutive keyframes (KeyframeBlockSampler), so that clips of
-# the same video 1 s apart are linked; testing keeps mmaction2's one keyframe per batch (AVA videos
-# differ in size after Resize(-1, 256), so keyframes cannot be stacked): no temporal link at test time.
+# STAGE trained end to end with the backbone (the thesis's future work, Ch. 7): mmaction2's
+# SlowOnly-R50 AVA v2.1 detector (FastRCNN, 4x16x1 clips, 20 epochs) with STAGERoIHead between the
+# RoI features and BBoxHeadAVA. Actors (proposals / GT) and objects (boxes of
+# tools/data/ava/extract_object_features.py) are RoI-aligned on the same backbone feature map and
+# averaged over t, h, w (2048-d); STAGE adds box geometry (2052-d nodes), 2 heads x 2 layers (the
+# R101 / SlowFast setting of Sec. 3.3), temporal radius 1 s. Training batches are blocks of 16
+# consecutive keyframes (KeyframeBlockSampler), so that clips of the same video 1 s apart are
+# linked; testing keeps mmaction2's one keyframe per batch (AVA videos differ in size after
+# Resize(-1, 256), so keyframes cannot be stacked): no temporal link at test time.
 _base_ = 'mmaction::detection/slowonly/slowonly_kinetics400-pretrained-r50_8xb16-4x16x1-20e_ava21-rgb.py'
 custom_imports = dict(imports=['vidplugins'], allow_failed_imports=False)
 

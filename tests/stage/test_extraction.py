@@ -160,6 +160,8 @@ def test_actor_tool_on_generated_videos_is_resumable(tmp_path, videos, actor_ckp
     out = str(tmp_path / 'actors.h5')
     args = [ACTOR_CONFIG, actor_ckpts[0], '--video-dir', videos, '--proposals', pkl,
             '--timestamp-start', 0, '--out', out] + cfg_args(ACTOR_OPTIONS)
+    # The saved checkpoints load weights-only (torch's default since 2.6).
+    assert 'state_dict' in torch.load(actor_ckpts[0], weights_only=True)
     run_tool(ACTOR_TOOL, *args)
     entries = read_all(out, 'actors', feat_dim=64)
     assert sorted(entries) == [('vidA', 1), ('vidA', 2), ('vidA', 3), ('vidB', 1)]
@@ -182,7 +184,8 @@ def test_actor_tool_on_generated_videos_is_resumable(tmp_path, videos, actor_ckp
         b, s = keys[(video['video_id'], ts)]
         return ext(video, ts, b), b, s
 
-    stats = run_extraction(out, 'actors', osp.basename(ACTOR_CONFIG)[:-3], 64, source, list(keys), compute)
+    stats = run_extraction(out, 'actors', osp.basename(ACTOR_CONFIG)[:-3], 64, source,
+                           list(keys), compute)
     # 6 keyframes: 3 resumed, 1 rewritten, 1 missing video, 1 beyond the end of vidA.
     assert stats['resumed'] == 3 and stats['written'] == 1
     assert stats['skipped (missing video)'] == 1 and stats['skipped (beyond the video end)'] == 1
@@ -195,6 +198,30 @@ def test_actor_tool_on_generated_videos_is_resumable(tmp_path, videos, actor_ckp
     assert np.allclose(ext(video, 1, boxes[:, :4]), a1['feats'], atol=1e-6)
     # One box alone gives the same features as within a pair (RoIs are pooled independently).
     assert np.allclose(ext(video, 1, boxes[:1, :4]), a1['feats'][:1], atol=1e-5)
+
+
+def test_raw_frames_give_the_features_of_the_video(tmp_path, videos, actor_ckpts):
+    """Frames of vidA saved losslessly as img_00001.png... (first index 1, as AVA's rawframes)
+    and read by RawFrameDecode give exactly the features of the decoded video."""
+    import decord
+    from vidplugins.stage.extraction import FrameFolder
+    folder = tmp_path / 'frames' / 'vidA'
+    folder.mkdir(parents=True)
+    for i, rgb in enumerate(decord.VideoReader(osp.join(videos, 'vidA.mp4'))):
+        cv2.imwrite(str(folder / f'img_{i + 1:05d}.png'), rgb.asnumpy()[..., ::-1])
+    frames = FrameFolder(str(tmp_path / 'frames'), timestamp_start=0, fps=10,
+                         filename_tmpl='img_{:05}.png', start_index=1)
+    source = VideoFolder(videos, timestamp_start=0)
+    boxes = np.array([[.1, .1, .5, .9], [.5, .2, .9, .9]], np.float32)
+    by_frames = ActorFeatureExtractor(ACTOR_CONFIG, actor_ckpts[0], frames,
+                                      cfg_options=ACTOR_OPTIONS)
+    by_video = ActorFeatureExtractor(ACTOR_CONFIG, actor_ckpts[0], source,
+                                     cfg_options=ACTOR_OPTIONS)
+    for ts in (1, 3):
+        assert np.allclose(by_frames(frames.open('vidA'), ts, boxes),
+                           by_video(source.open('vidA'), ts, boxes), atol=1e-5)
+    img = frames.keyframe_image(frames.open('vidA'), 2)
+    assert np.array_equal(img, source.keyframe_image(source.open('vidA'), 2))
 
 
 def test_actor_features_on_a_real_video(tmp_path, actor_ckpts):
@@ -228,7 +255,8 @@ def test_object_tool_writes_detections_with_features(tmp_path, videos):
     assert whole_seconds(source, ['vidB']) == [('vidB', 1), ('vidB', 2)]
     ext = ObjectFeatureExtractor(OBJECT_CONFIG, ckpt, source, 0.0, 5,
                                  cfg_options=OBJECT_OPTIONS)
-    stats = run_extraction(out, 'objects', osp.basename(OBJECT_CONFIG)[:-3], 512, source, sorted(entries), ext)
+    stats = run_extraction(out, 'objects', osp.basename(OBJECT_CONFIG)[:-3], 512, source,
+                           sorted(entries), ext)
     assert stats['resumed'] == 5 and stats['written'] == 0
     # Object features are the RoI features of the written boxes (through the res5 head).
     video = source.open('vidA')

@@ -205,7 +205,8 @@ def test_load_object_boxes_filters_sorts_and_reports_missing(tmp_path):
 DEMO = osp.join(REPO, 'demo', 'stage_video_demo.py')
 #: the tiny e2e model above, as --cfg-options of the shipped config
 STAGE_OPTIONS = ['model.backbone.depth=18', 'model.backbone.base_channels=8',
-                 f'model.roi_head.in_channels={C}', 'model.roi_head.bbox_roi_extractor.output_size=2',
+                 f'model.roi_head.in_channels={C}',
+                 'model.roi_head.bbox_roi_extractor.output_size=2',
                  f'model.roi_head.bbox_head.in_channels={C + 4}',
                  'test_dataloader.dataset.pipeline.2.scale=(-1,64)']
 

@@ -146,7 +146,7 @@ class VideoFolder:
                       if osp.splitext(n)[1].lower() in VIDEO_EXTENSIONS)
 
     def open(self, video_id: str) -> Optional[dict]:
-        """``dict(video_id, reader, fps, num_frames, path)`` or None when the video file is missing."""
+        """``dict(video_id, reader, fps, num_frames, path)``; None when the video is missing."""
         path = self.path(video_id)
         if path is None:
             return None
@@ -207,11 +207,13 @@ class FrameFolder:
         return int(round(self.fps * (timestamp - self.timestamp_start)))
 
     def clip_results(self, video: dict, timestamp: int) -> dict:
-        # Same integer-frame convention as VideoFolder.clip_results.
+        # Same integer-frame convention as VideoFolder.clip_results. SampleAVAFrames adds its
+        # start_index twice (to the centre and to the clipped indices); RawFrameDecode's offset
+        # is added once: file index = frame index + start_index.
         return dict(frame_dir=video['frame_dir'], filename_tmpl=self.filename_tmpl,
                     modality='RGB', shot_info=(0, video['num_frames']), fps=1,
                     timestamp=self.frame_index(video, timestamp), timestamp_start=0,
-                    start_index=self.start_index)
+                    start_index=0, offset=self.start_index)
 
     def keyframe_image(self, video: dict, timestamp: int) -> np.ndarray:
         import mmcv

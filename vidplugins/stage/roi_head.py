@@ -148,7 +148,8 @@ class STAGERoIHead(AVARoIHead):
         boxes, norm = [], []
         for k, meta in enumerate(batch_img_metas):
             b = meta.get('object_bboxes')
-            b = torch.zeros(0, 4) if b is None else torch.as_tensor(np.asarray(b), dtype=torch.float32)
+            b = torch.as_tensor(np.zeros((0, 4)) if b is None else np.asarray(b),
+                                dtype=torch.float32)
             if b.dim() != 2 or b.shape[1] != 4:
                 raise ValueError(f'data sample {k} ({meta.get("video_id")},'
                                  f'{meta.get("timestamp")}): object_bboxes must be (O, 4), got '
