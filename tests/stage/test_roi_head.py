@@ -199,6 +199,16 @@ def test_load_object_boxes_filters_sorts_and_reports_missing(tmp_path):
     empty = LoadAVAObjectBoxes(path, on_missing='empty')
     assert empty(dict(video_id='vid', timestamp=903))['object_bboxes'].shape == (0, 4)
     assert empty.missing['keyframes without objects'] == 1
+    # The project format written by tools/data/ava/extract_object_features.py.
+    from vidplugins.stage.feature_io import open_feature_file, write_keyframe
+    h5 = str(tmp_path / 'objects.h5')
+    with open_feature_file(h5, 'objects', 'det', 8) as f:
+        write_keyframe(f, 'objects', 'vid', 902, np.zeros((3, 8)),
+                       [[0, 0, .1, .1], [0, 0, .2, .2], [0, 0, .3, .3]], [.3, .9, .1],
+                       labels=[1, 2, 3])
+    t = LoadAVAObjectBoxes(h5, min_score=0.2)
+    assert np.allclose(t(dict(video_id='vid', timestamp=902))['object_bboxes'],
+                       [[0, 0, .2, .2], [0, 0, .1, .1]])
 
 
 # ------------------------------------------------------------------ demo/stage_video_demo.py
