@@ -328,7 +328,7 @@ class ActorFeatureExtractor:
     """Actor features of an mmaction2 AVA detection model (``FastRCNN`` + ``AVARoIHead``).
 
     ``features = mean_{t,h,w} RoIAlign(backbone(clip), box replicated in time)`` with the model's
-    own ``bbox_roi_extractor`` (Sec. 3.2.2).
+    own ``bbox_roi_extractor`` (and its ``shared_head`` when it has one), Sec. 3.2.2.
 
     Args:
         config: path or Config of an mmaction2 AVA detection model.
@@ -368,8 +368,13 @@ class ActorFeatureExtractor:
         packed = self.pipeline(results)
         data = self.model.data_preprocessor(pseudo_collate([packed]), False)
         x = self.model.extract_feat(data['inputs'])
-        rois = bbox2roi([data['data_samples'][0].gt_instances.bboxes.float()])
-        feats, _ = self.model.roi_head.bbox_roi_extractor(x, rois)   # (N, D, t, h, w)
+        sample = data['data_samples'][0]
+        rois = bbox2roi([sample.gt_instances.bboxes.float()])
+        head = self.model.roi_head
+        feats, global_feat = head.bbox_roi_extractor(x, rois)           # (N, D, t, h, w)
+        if head.with_shared_head:  # e.g. ACRN / FBO context heads, as AVARoIHead applies them
+            feats = head.shared_head(feats, feat=global_feat, rois=rois,
+                                     img_metas=[sample.metainfo])
         feats = feats.flatten(2).mean(2)                                 # Sec. 3.2.2
         if feats.shape[1] != self.feat_dim:
             raise ExtractionInputError(

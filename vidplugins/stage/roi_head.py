@@ -130,11 +130,12 @@ class STAGERoIHead(AVARoIHead):
                              f'{self.stage.node_dim}')
 
     # ------------------------------------------------------------------ features
-    def _pool(self, x, rois: Tensor) -> Tensor:
+    def _pool(self, x, rois: Tensor, batch_img_metas: List[dict]) -> Tensor:
         """(R, 5) RoIs -> (R, C) RoI features averaged over t, h, w (Sec. 3.2.2)."""
         feats, global_feat = self.bbox_roi_extractor(x, rois)
         if self.with_shared_head:
-            feats = self.shared_head(feats, feat=global_feat, rois=rois)
+            feats = self.shared_head(feats, feat=global_feat, rois=rois,
+                                     img_metas=batch_img_metas)
         if feats.shape[1] != self.in_channels:
             raise ValueError(f'RoI features have {feats.shape[1]} channels, STAGERoIHead was '
                              f'built with in_channels={self.in_channels}')
@@ -168,12 +169,12 @@ class STAGERoIHead(AVARoIHead):
         """Actor RoIs (R, 5) of the K clips -> ``cls_score`` (R, num_classes) via STAGE."""
         device = rois.device
         actor_clip = rois[:, 0].long()
-        actor_feats = self._pool(x, rois)
+        actor_feats = self._pool(x, rois, batch_img_metas)
         shapes = rois.new_tensor([[m['img_shape'][1], m['img_shape'][0]] * 2
                                   for m in batch_img_metas])
         actor_boxes = rois[:, 1:] / shapes[actor_clip]
         obj_rois, obj_boxes = self.object_rois(batch_img_metas, device)
-        obj_feats = self._pool(x, obj_rois) if len(obj_rois) else None
+        obj_feats = self._pool(x, obj_rois, batch_img_metas) if len(obj_rois) else None
         clip_video, clip_time = clip_indices(batch_img_metas)
         nodes = self.stage(actor_feats, actor_boxes, actor_clip, obj_feats,
                            obj_boxes if obj_feats is not None else None,
