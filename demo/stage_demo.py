@@ -81,7 +81,7 @@ def train_and_test(name, config, work_root, data_root):
     opts = data_options(data_root) + object_options(name, data_root)
     t0 = time.time()
     run([sys.executable, 'tools/train.py', config, '--work-dir', work_dir, '--resume', 'auto',
-         '--no-validate', '--cfg-options'] + opts, osp.join(work_dir, 'train_console.log'))
+         '--cfg-options'] + opts, osp.join(work_dir, 'train_console.log'))
     t_train = time.time() - t0
     with open(osp.join(work_dir, 'last_checkpoint')) as f:
         checkpoint = f.read().strip()
