@@ -147,3 +147,36 @@ def test_demo_set_through_the_dataset(demo_ava):
         a, b = cached[5]['inputs'], AVAFeatureDataset.__getitem__(cached, 5)['inputs']
         assert all(torch.equal(a[k], b[k]) for k in a)
     assert list(cached._cache) == [5]
+
+
+def test_authors_releases_through_the_dataset(tmp_path):
+    import h5py
+    ann = tmp_path / 'ann.csv'
+    ann.write_text('bbb,0902,0.1,0.1,0.5,0.9,12,0\naaa,0902,0.1,0.1,0.5,0.9,12,0\n')
+    (tmp_path / 'actors' / 'bbb').mkdir(parents=True)
+    lab81 = np.zeros((1, 81), np.float32)
+    lab81[0, 17] = 1   # the release's label, not the csv's 12
+    with h5py.File(tmp_path / 'actors' / 'bbb' / '902.h5', 'w') as f:
+        f['features'] = np.ones((1, 4, 2, 2, 2), np.float32)
+        f['boxes'] = np.array([GT_A], np.float32)
+        f['labels'] = lab81
+    with h5py.File(tmp_path / 'objects.h5', 'w') as f:
+        f['bbb_902_features'] = np.ones((2, 3), np.float32)
+        f['bbb_902_boxes'] = np.zeros((2, 4), np.float32)
+    ds = AVAFeatureDataset(ann_file=str(ann), actor_file=str(tmp_path / 'actors'),
+                           object_file=str(tmp_path / 'objects.h5'), feature_format='stage-i3d',
+                           actor_dim=4, object_dim=3)
+    assert len(ds) == 1 and ds.skipped == {'keyframes without actor features': 1}   # aaa
+    item = ds[0]
+    assert torch.nonzero(item['data_samples'].gt_instances.labels[0]).flatten().tolist() == [17]
+    assert item['inputs']['object_feats'].shape == (2, 3)
+    # SlowFast release: clip 1 is 'bbb', the second of the sorted video ids of the csv
+    with h5py.File(tmp_path / 'sf.h5', 'w') as f:
+        g = f.create_group('1_902')
+        g['features'], g['boxes'] = np.ones((1, 5), np.float32), np.array([GT_A], np.float32)
+        g['labels'] = np.eye(80, dtype=np.float32)[[78]]   # column 78 = AVA id 79
+    ds = AVAFeatureDataset(ann_file=str(ann), actor_file=str(tmp_path / 'sf.h5'),
+                           object_file=str(tmp_path / 'objects.h5'),
+                           feature_format='stage-slowfast', actor_dim=5, object_dim=3)
+    assert [ds.get_data_info(0)['video_id']] == ['bbb']
+    assert torch.nonzero(ds[0]['data_samples'].gt_instances.labels[0]).flatten().tolist() == [79]
