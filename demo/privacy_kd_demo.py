@@ -28,7 +28,7 @@ TEACHER_ON_OBF = f'{R}-rgb_test-faces_cpu-demo'
 STUDENT = f'{R}-faces-rgb_cpu-demo'
 KD = f'privileged-kd_{R}-faces-rgb_cpu-demo'
 KD_RKD = f'privileged-kd-rkd_{R}-faces-rgb_cpu-demo'
-EPOCHS = 10   # the demo configs' max_epochs
+EPOCHS = 20   # the demo configs' max_epochs
 
 
 def run(cmd, log_path):

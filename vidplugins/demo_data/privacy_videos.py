@@ -9,7 +9,9 @@ Each clip shows a textured background and an actor: a "body" rectangle that move
 "face" patch. The class evidence is planted where the thesis finds it on Kinetics:
 
 - face (strong, privileged): the face carries a class-specific luminance layout (which half is
-  bright) of the same mean; the box filter (kernel about twice the face side) wipes it out;
+  bright) of the same mean; the box filter (kernel about twice the face side) wipes it out; as
+  on Kinetics (Fig. 5.3) not every clip shows an informative face (``face_informative``), so a
+  teacher also learns the body cue;
 - body (weak, survives obfuscation): the body drifts in a class-specific direction, but with
   probability ``1 - body_reliability`` in a random one, and with jitter.
 
@@ -20,9 +22,9 @@ student that sees only obfuscated ones: that is the privileged information KD tr
 
 Layout under ``root``::
 
-    videos/{train,val,test}/<cls>_<i>.mp4          originals (+ .boxes.json sidecars)
-    videos_faces/{train,val,test}/<cls>_<i>.mp4    face-obfuscated mirror
-    {train,val,test}_list.txt                      "<split>/<cls>_<i>.mp4 <label>"
+    videos/<split>/<cls>_<i>.mp4                   originals (+ .boxes.json sidecars)
+    videos_faces/<split>/<cls>_<i>.mp4             face-obfuscated mirror
+    <split>_list.txt                               "<split>/<cls>_<i>.mp4 <label>"
     classes.txt, generation.json
 
     python -m vidplugins.demo_data.privacy_videos data/privacy_demo
@@ -41,7 +43,7 @@ from ..utils.io import atomic_write, dump_json_atomic
 
 __all__ = ['generate_privacy_videos', 'face_texture', 'write_video', 'DEFAULT_SPLITS']
 
-DEFAULT_SPLITS = {'train': 48, 'val': 8, 'test': 24}   # videos per class
+DEFAULT_SPLITS = {'train': 48, 'test': 24}   # videos per class (the demo validates on nothing)
 _DIRECTIONS = [(1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (-1, -1), (1, -1), (-1, 1)]
 
 
@@ -78,7 +80,7 @@ def write_video(path: str, frames: np.ndarray, fps: int = 16, crf: int = 8) -> N
 
 
 def _render(rng: np.random.Generator, cls: int, num_classes: int, size: int, num_frames: int,
-            face: int, body_reliability: float):
+            face: int, body_reliability: float, face_informative: float = 1.0):
     """One clip of true class ``cls``: (T, H, W, 3) uint8 frames and (T, 4) face boxes."""
     # Background: a random smooth colour gradient plus mild noise (no class information).
     c0, c1 = rng.uniform(40, 200, 3), rng.uniform(40, 200, 3)
@@ -97,7 +99,9 @@ def _render(rng: np.random.Generator, cls: int, num_classes: int, size: int, num
     y0 = rng.uniform(0, span_y)
     body_col = rng.uniform(30, 225, 3)
     face_col = rng.uniform(100, 155, 3)
-    tex = face_texture(cls, face)[..., None]
+    # Faces turned away / too small carry no layout (Fig. 5.3: not every video shows a face).
+    tex = face_texture(cls, face)[..., None] if rng.random() < face_informative \
+        else np.full((face, face, 1), 0.5, np.float32)
     face_img = np.clip(face_col + (tex - 0.5) * 200, 0, 255)
     frames = np.empty((num_frames, size, size, 3), np.uint8)
     boxes = np.empty((num_frames, 4), np.float32)
@@ -123,6 +127,7 @@ def _render(rng: np.random.Generator, cls: int, num_classes: int, size: int, num
 def generate_privacy_videos(root: str, num_classes: int = 4, splits: Dict[str, int] = None,
                             size: int = 32, num_frames: int = 16, face: int = 8,
                             body_reliability: float = 0.85, label_noise: float = 0.25,
+                            face_informative: float = 0.6,
                             blur_kernel: int = 17, seed: int = 0) -> dict:
     """Writes the dataset (module docstring) and returns its description.
 
@@ -132,6 +137,9 @@ def generate_privacy_videos(root: str, num_classes: int = 4, splits: Dict[str, i
         splits: videos per class per split (default ``DEFAULT_SPLITS``).
         size: frame side in pixels; num_frames: frames per video; face: face side in pixels.
         body_reliability: probability that the body drifts in its class's direction.
+        face_informative: probability that a clip's face shows its class layout (otherwise a
+            flat patch): a teacher must then also learn the body cue, which is what it can pass
+            on to a student that never sees faces.
         label_noise: fraction of *training* labels replaced by a random other class.
         blur_kernel: box-filter kernel of the face obfuscation (normalised box filter, Sec. 5.1);
             about twice the face side, so that nothing of the layout survives.
@@ -148,6 +156,7 @@ def generate_privacy_videos(root: str, num_classes: int = 4, splits: Dict[str, i
     orig_root, obf_root = osp.join(root, 'videos'), osp.join(root, 'videos_faces')
     info = dict(root=root, originals=orig_root, obfuscated=obf_root, num_classes=num_classes,
                 size=size, num_frames=num_frames, face=face, body_reliability=body_reliability,
+                face_informative=face_informative,
                 label_noise=label_noise, blur_kernel=blur_kernel, seed=seed, lists={},
                 noisy_labels=0)
     for split, per_class in splits.items():
@@ -156,7 +165,7 @@ def generate_privacy_videos(root: str, num_classes: int = 4, splits: Dict[str, i
             for i in range(per_class):
                 rel = f'{split}/{cls}_{i:03d}.mp4'
                 frames, boxes = _render(rng, cls, num_classes, size, num_frames, face,
-                                        body_reliability)
+                                        body_reliability, face_informative)
                 write_video(osp.join(orig_root, rel), frames)
                 dump_json_atomic(
                     {'frames': [[[*map(float, b), 1.0]] for b in boxes]},
