@@ -2,8 +2,8 @@
 
     python tools/privacy_audit.py ROOT --out audit.json [--plot fig53.png] [--list train.txt]
 
-Runs detectors independent of the anonymiser's defaults (OpenCV Haar cascades with an eye check for
-faces, OpenCV HOG for people; mediapipe is the anonymiser's) on every ``--stride``-th frame of each
+Runs detectors independent of the anonymiser (OpenCV Haar cascade candidates verified by a face
+landmark model on the upscaled crop for faces, OpenCV HOG for people) on every ``--stride``-th frame of each
 video under ROOT. Per video: faces / bodies found (on anonymised output: residuals). Per class (the
 parent folder, or the label of ``--list``, an mmaction2 ``<path> <label>`` file): % of videos with
 faces / bodies and mean instances per frame. ``--max-residual-faces N`` makes the exit status 1 when

@@ -110,15 +110,18 @@ def tiny_maskrcnn(tmp_path_factory):
     folder = tmp_path_factory.mktemp('mmdet')
     cfg = Config(dict(
         default_scope='mmdet', model=TINY_MASK_RCNN,
-        test_dataloader=dict(dataset=dict(pipeline=[
+        test_dataloader=dict(dataset=dict(type='CocoDataset', ann_file='', data_root='',
+                                          metainfo=dict(classes=('person', 'face')), pipeline=[
             dict(type='LoadImageFromFile'),
             dict(type='Resize', scale=(96, 96), keep_ratio=True),
             dict(type='PackDetInputs',
                  meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))]))))
     cfg_path = str(folder / 'tiny_mask_rcnn.py')
     cfg.dump(cfg_path)
+    from mmengine.registry import DefaultScope
     torch.manual_seed(0)
-    model = MODELS.build(TINY_MASK_RCNN)
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        model = MODELS.build(Config(dict(m=TINY_MASK_RCNN)).m)
     model.init_weights()
     ckpt = str(folder / 'tiny_mask_rcnn.pth')
     torch.save(dict(state_dict=model.state_dict(),

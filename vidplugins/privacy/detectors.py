@@ -245,10 +245,12 @@ class CascadeFaceDetector(BaseDetector):
     """OpenCV Haar cascades (``cv2.data.haarcascades``), a detector family independent of BlazeFace:
     the default auditor of mediapipe-anonymised output.
 
-    A cascade gives no calibrated score: kept detections have score 1. With ``verify_eyes`` a face
-    is kept only if an eye cascade finds at least one eye in its upper half, which removes most
-    false positives (posters, hands, textures) and is what an identity leak looks like: a face with
-    visible eyes.
+    A cascade gives no calibrated score: kept detections have score 1. Cascades alone fire on
+    posters, hands and bottles, so candidates can be verified on their crop (25 % context, upscaled
+    to ``verify_size`` px, where small faces become large): ``verify='eyes'`` keeps a candidate when
+    the eye cascade finds an eye in its upper 60 %; ``verify='landmarks'`` when mediapipe's face
+    mesh (a landmark model, run on the upscaled crop) finds a face there. ``verify_eyes=True`` is
+    ``verify='eyes'``.
 
     Args:
         cascades: file names in ``cv2.data.haarcascades`` (or paths); all their detections are
@@ -260,15 +262,18 @@ class CascadeFaceDetector(BaseDetector):
 
     def __init__(self, cascades: Sequence[str] = ('haarcascade_frontalface_default.xml',),
                  scale_factor: float = 1.1, min_neighbors: int = 5, min_size: int = 20,
-                 equalize: bool = True, verify_eyes: bool = False,
-                 eye_cascade: str = 'haarcascade_eye.xml'):
+                 equalize: bool = True, verify_eyes: bool = False, verify: Optional[str] = None,
+                 verify_size: int = 128, eye_cascade: str = 'haarcascade_eye.xml'):
         self.cascades = [cascades] if isinstance(cascades, str) else list(cascades)
         self.scale_factor, self.min_neighbors = float(scale_factor), int(min_neighbors)
-        self.min_size, self.equalize, self.verify_eyes = int(min_size), bool(equalize), \
-            bool(verify_eyes)
+        self.min_size, self.equalize = int(min_size), bool(equalize)
+        self.verify = 'eyes' if (verify_eyes and verify is None) else verify
+        if self.verify not in (None, 'eyes', 'landmarks'):
+            raise ValueError(f"verify must be None, 'eyes' or 'landmarks', got {verify!r}")
+        self.verify_size = int(verify_size)
         self.eye_cascade = eye_cascade
         self._models = None
-        for name in self.cascades + ([eye_cascade] if verify_eyes else []):
+        for name in self.cascades + ([eye_cascade] if self.verify == 'eyes' else []):
             self._path(name)  # fail at construction on a missing file
 
     @staticmethod
@@ -281,13 +286,27 @@ class CascadeFaceDetector(BaseDetector):
 
     def _build(self):
         models = [(n, cv2.CascadeClassifier(self._path(n))) for n in self.cascades]
-        eye = cv2.CascadeClassifier(self._path(self.eye_cascade)) if self.verify_eyes else None
-        return models, eye
+        checker = None
+        if self.verify == 'eyes':
+            checker = cv2.CascadeClassifier(self._path(self.eye_cascade))
+        elif self.verify == 'landmarks':
+            import mediapipe as mp
+            checker = mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1,
+                                                      min_detection_confidence=0.5)
+        return models, checker
 
-    def _has_eye(self, grey: np.ndarray, x: int, y: int, w: int, h: int) -> bool:
-        roi = grey[y:y + max(1, h * 6 // 10), x:x + w]
-        eyes = self._models[1].detectMultiScale(roi, 1.1, 3, minSize=(max(4, w // 10),) * 2,
-                                                maxSize=(max(5, w // 2),) * 2)
+    def _verified(self, frame: np.ndarray, x: int, y: int, w: int, h: int) -> bool:
+        H, W = frame.shape[:2]
+        p = max(w, h) // 4
+        crop = frame[max(0, y - p):min(H, y + h + p), max(0, x - p):min(W, x + w + p)]
+        s = self.verify_size
+        crop = cv2.resize(crop, (s, s), interpolation=cv2.INTER_LINEAR)
+        if self.verify == 'landmarks':
+            return self._models[1].process(crop).multi_face_landmarks is not None
+        grey = cv2.equalizeHist(cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY))
+        roi = grey[:s * 6 // 10]
+        eyes = self._models[1].detectMultiScale(roi, 1.05, 3, minSize=(s // 12,) * 2,
+                                                maxSize=(s // 3,) * 2)
         return len(eyes) > 0
 
     def __call__(self, frame: np.ndarray) -> Detections:
@@ -307,7 +326,7 @@ class CascadeFaceDetector(BaseDetector):
                 for x, y, w, h in (rects if len(rects) else []):
                     if mirrored:
                         x = W - x - w
-                    if self.verify_eyes and not self._has_eye(grey, x, y, w, h):
+                    if self.verify and not self._verified(frame, x, y, w, h):
                         continue
                     boxes.append([x, y, x + w, y + h])
         if not boxes:
