@@ -51,6 +51,7 @@ def audit_video(path: str, face_detector=None, body_detector=None, stride: int =
         ``{'frames': audited frames, 'frames_total', 'faces': total instances,
         'frames_with_faces', 'faces_per_frame', 'has_face', 'bodies', ...}``.
     """
+    probe_video(path)  # unreadable input: VideoReadError naming the file, before any detector
     dets = {}
     for level, d in (('face', face_detector), ('body', body_detector)):
         if d is False:
@@ -58,7 +59,6 @@ def audit_video(path: str, face_detector=None, body_detector=None, stride: int =
         dets[level] = build_detector(AUDIT_DETECTORS[level] if d is None else d)
         if hasattr(dets[level], 'reset'):
             dets[level].reset(path)
-    probe_video(path)
     counts = {lv: 0 for lv in dets}
     with_any = {lv: 0 for lv in dets}
     boxes = {}
