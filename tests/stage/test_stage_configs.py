@@ -32,7 +32,9 @@ def cfg_of(name):
 
 
 def test_there_is_a_config_per_table_row():
-    names = {osp.basename(p)[:-3] for p in CONFIGS}
+    # End-to-end configs (the thesis's future work, no table row) are checked in test_roi_head.py.
+    names = {osp.basename(p)[:-3] for p in CONFIGS} - {
+        n for n in (osp.basename(p)[:-3] for p in CONFIGS) if n.startswith('stage-e2e_')}
     # 3 main + 3 x 8 grid cells (Table 3.6) + 3 x 7 ablations (Tables 3.7, 3.8) + 3 x 2 STO
     # + 3 linear (AVA) + 2 AVA 2.2 + 3 STAGE and 3 linear (Table 3.5).
     assert len(names) == 3 + 24 + 21 + 6 + 3 + 2 + 6
