@@ -28,6 +28,7 @@ their ``min_score`` rather than filtering at a confident threshold themselves.
 """
 from __future__ import annotations
 
+import abc
 import json
 import os.path as osp
 from dataclasses import dataclass
@@ -167,7 +168,7 @@ def _check_frame(frame: np.ndarray) -> None:
                          f'{getattr(frame, "shape", None)} {getattr(frame, "dtype", type(frame))}')
 
 
-class BaseDetector:
+class BaseDetector(abc.ABC):
     """Base class: ``reset`` per video, lazily built models (so that detectors can be pickled to
     worker processes before their first call)."""
 
@@ -181,8 +182,10 @@ class BaseDetector:
         """Called before a frame whose index in its video is known and may not follow the previous
         one (clips sampled by a pipeline). Only detectors that read per-frame files need it."""
 
-    def __call__(self, frame: np.ndarray) -> Detections:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def __call__(self, frame: np.ndarray) -> Detections:
+        """Detections of one RGB frame (H, W, 3) uint8: boxes (N, 4) in pixels, scores (N,),
+        masks (N, H, W) or None."""
 
     def __getstate__(self):
         state = dict(self.__dict__)
