@@ -1,32 +1,4 @@
-# CPU demo of privileged-kd-rkd_r2plus1d_r18-tran_64xb24-16x1x1-45e_kinetics400-faces-rgb.py: the student reads face-obfuscated clips, the frozen
-# demo teacher (model.teacher_ckpt) the originals; lambda, T (and beta) as the thesis.
-_base_ = ['./privileged-kd-rkd_r2plus1d_r18-tran_64xb24-16x1x1-45e_kinetics400-faces-rgb.py', '../_base_/models/r2plus1d_privacy_cpu-demo.py',
-          '../_base_/datasets/kinetics400_privacy_cpu-demo.py']
-model = dict(student={{_base_.demo_recognizer}}, teacher={{_base_.demo_recognizer}},
-             teacher_ckpt='work_dirs/privacy_demo/teacher/latest.pth')
-train_dataloader = dict(
-    batch_size=16, num_workers=0, persistent_workers=False,
-    dataset=dict(times=1, dataset=dict(
-        data_root={{_base_.demo_data_root}}, ann_file='train_list.txt',
-        data_prefix=dict(video='videos'), obfuscated_prefix='videos_faces',
-        pipeline={{_base_.demo_paired_train_pipeline}})))
-val_dataloader = None
-val_cfg = None
-val_evaluator = None
-test_dataloader = dict(
-    batch_size=16, num_workers=0, persistent_workers=False,
-    dataset=dict(data_root={{_base_.demo_data_root}}, ann_file='test_list.txt',
-                 data_prefix=dict(video='videos_faces'), pipeline={{_base_.demo_test_pipeline}}))
-train_cfg = dict(max_epochs=20, val_interval=20)
-# Adam instead of the real schedule's SGD: a few CPU epochs from scratch.
-optim_wrapper = dict(optimizer=dict(_delete_=True, type='AdamW', lr=3e-3, weight_decay=1e-4))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=1,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=19, eta_min=0, by_epoch=True,
-         begin=1, end=20, convert_to_iter_based=True),
-]
-default_hooks = dict(logger=dict(interval=10),
-                     checkpoint=dict(interval=20, save_best=None,
-                                     max_keep_ckpts=1))
-randomness = dict(seed=0)
+# CPU demo of privileged-kd-rkd_r2plus1d_r18-tran_64xb24-16x1x1-45e_kinetics400-faces-rgb.py: the
+# KD demo plus the relational KD loss (beta = 10, as the thesis).
+_base_ = './privileged-kd_r2plus1d_r18-tran_64xb24-16x1x1-45e_kinetics400-faces-rgb_cpu-demo.py'
+model = dict(distill_losses=dict(loss_rkd=dict(type='RelationalKDLoss', loss_weight=10.0)))
