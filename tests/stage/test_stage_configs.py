@@ -39,8 +39,9 @@ def test_there_is_a_config_per_table_row():
     names = {osp.basename(p)[:-3] for p in CONFIGS} - {
         n for n in (osp.basename(p)[:-3] for p in CONFIGS) if n.startswith('stage-e2e_')}
     # 3 main + 3 x 8 grid cells (Table 3.6) + 3 x 7 ablations (Tables 3.7, 3.8) + 3 x 2 STO
-    # + 3 linear (AVA) + 2 AVA 2.2 + 3 STAGE and 3 linear (Table 3.5).
-    assert len(names) == 3 + 24 + 21 + 6 + 3 + 2 + 6
+    # + 3 linear (AVA) + 3 AVA 2.2 (8x8, 16x8, their averaged features) + 3 STAGE and 3 linear
+    # (Table 3.5).
+    assert len(names) == 3 + 24 + 21 + 6 + 3 + 3 + 6
     assert {'stage_i3d_ava21', 'stage_r101-i3d-nl_ava21', 'stage_slowfast-nl-8x8_ava21'} <= names
 
 
@@ -120,6 +121,18 @@ def test_metafile_lists_every_config_with_its_parameters():
         assert meta['Metadata']['Parameters'] == sum(p.numel() for p in model.parameters()), path
     main = by_config['configs/stage/stage_slowfast-nl-8x8_ava21.py']
     assert main['Results'][0]['Metrics']['Val frame-mAP@0.5 (thesis, Table 3.2)'] == 29.8
+
+
+def test_averaged_features_config_reads_both_feature_sets():
+    # Table 3.3 "16x8 + 8x8": the 8x8 model on the mean of the two 2304-d sets of the same boxes
+    avg, base = cfg_of('stage_slowfast-nl-8x8-16x8-avg_ava22'), cfg_of('stage_slowfast-nl-8x8_ava22')
+    assert avg.model == base.model and avg.model.actor_dim == 2304
+    for split in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        ds, ds16 = avg[split].dataset, cfg_of('stage_slowfast-nl-16x8_ava22')[split].dataset
+        assert ds.actor_file[0] == base[split].dataset.actor_file
+        assert ds.feature_format == ['stage-slowfast', 'vidplugins'] and ds.actor_dim == 2304
+        assert ds.object_file == base[split].dataset.object_file == ds16.object_file
+        assert ds.object_format == ds16.object_format == 'stage-i3d'
 
 
 def test_score_ensemble_averages_matching_keyframes():

@@ -37,7 +37,7 @@ from mmaction.registry import DATASETS, TRANSFORMS
 from mmaction.structures import ActionDataSample
 
 from .ava import read_ava_ground_truth, read_excluded, read_label_map
-from .feature_io import FEATURE_FORMATS, FeatureFileError, build_reader
+from .feature_io import FEATURE_FORMATS, FeatureFileError, MeanFeatureReader, build_reader
 from .label_assignment import KeyframeLabelAssigner
 
 MISSING_ACTORS = ('skip', 'error')
@@ -80,14 +80,23 @@ class AVAFeatureDataset(BaseDataset):
     Args:
         ann_file: AVA csv (video_id, timestamp, x1, y1, x2, y2, action_id, person_id).
         actor_file: actor features: a project-format ``.h5``, the authors' I3D actor folder, or the
-            authors' SlowFast ``.h5`` (see ``feature_format``).
+            authors' SlowFast ``.h5`` (see ``feature_format``). A list of M such sources averages
+            their features box by box (Table 3.3, "STAGE 16x8 + 8x8": the SlowFast-NL 8x8 and
+            16x8 features "are averaged before being forwarded through STAGE", Sec. 3.3.1): every
+            source must hold the same keyframes with the same boxes in the same order
+            (coordinates within ``box_atol``) and feature size, else ``FeatureFileError`` names
+            the files and the keyframe; boxes, scores and labels are those of the first source.
         object_file: object features (project ``.h5`` or the authors' object ``.h5``); None: no
             objects (J-HMDB-21 / UCF101-24, Sec. 3.3.1).
         label_file: label map (``.pbtxt`` or ``id: name``), sets ``metainfo['classes']``.
         exclude_file: excluded timestamps csv (None: none).
         feature_format: 'vidplugins' (default), 'stage-i3d' or 'stage-slowfast' for the actors;
-            objects are read in the project format for 'vidplugins' and in the authors' object
-            layout otherwise (their SlowFast release reuses the I3D release's objects).
+            with several ``actor_file``, one format for all or a list with one per file.
+        object_format: 'vidplugins' (project format) or 'stage-i3d' (the authors' object file;
+            their SlowFast release reuses the I3D release's objects). None: 'vidplugins' when the
+            (first) actor format is 'vidplugins', the authors' layout otherwise.
+        box_atol: several ``actor_file``: largest difference allowed between the box coordinates
+            (normalised) of the files.
         actor_dim, object_dim: expected feature sizes (checked; None: not checked).
         num_classes: C, label columns with column 0 the background (81 on AVA).
         multilabel: multi-hot float labels (AVA, sigmoid BCE) or one long label per actor
@@ -105,9 +114,12 @@ class AVAFeatureDataset(BaseDataset):
             demos), not for AVA.
     """
 
-    def __init__(self, ann_file: str, actor_file: str, object_file: Optional[str] = None,
+    def __init__(self, ann_file: str, actor_file: Union[str, Sequence[str]],
+                 object_file: Optional[str] = None,
                  label_file: Optional[str] = None, exclude_file: Optional[str] = None,
-                 feature_format: str = 'vidplugins', actor_dim: Optional[int] = None,
+                 feature_format: Union[str, Sequence[str]] = 'vidplugins',
+                 object_format: Optional[str] = None, box_atol: float = 1e-3,
+                 actor_dim: Optional[int] = None,
                  object_dim: Optional[int] = None, num_classes: int = 81,
                  multilabel: bool = True, assigner: Optional[dict] = None,
                  video_list: Union[None, str, Sequence[str]] = None,
@@ -116,18 +128,31 @@ class AVAFeatureDataset(BaseDataset):
                  data_root: str = '',
                  pipeline: Sequence = (dict(type='PackSTAGEInputs'), ),
                  test_mode: bool = False, **kwargs):
-        if feature_format not in FEATURE_FORMATS:
-            raise ValueError(f'feature_format must be one of {FEATURE_FORMATS}, '
-                             f'got {feature_format!r}')
+        actor_files = [actor_file] if isinstance(actor_file, str) else list(actor_file)
+        formats = ([feature_format] * len(actor_files) if isinstance(feature_format, str)
+                   else list(feature_format))
+        if not actor_files or len(formats) != len(actor_files):
+            raise ValueError(f'feature_format: {len(formats)} format(s) for {len(actor_files)} '
+                             f'actor file(s) {actor_files}')
+        for fmt in formats + ([] if object_format is None else [object_format]):
+            if fmt not in FEATURE_FORMATS:
+                raise ValueError(f'feature formats must be in {FEATURE_FORMATS}, got {fmt!r}')
+        if object_format is None:
+            object_format = 'vidplugins' if formats[0] == 'vidplugins' else 'stage-i3d'
         if on_missing_actors not in MISSING_ACTORS:
             raise ValueError(f'on_missing_actors must be one of {MISSING_ACTORS}')
         if on_missing_objects not in MISSING_OBJECTS:
             raise ValueError(f'on_missing_objects must be one of {MISSING_OBJECTS}')
         join = (lambda p: p if p is None or not data_root or osp.isabs(p)
                 else osp.join(data_root, p))
-        self.actor_file, self.object_file = join(actor_file), join(object_file)
+        self.actor_files = [join(p) for p in actor_files]
+        self.actor_formats = formats
+        # one source: its path; several: 'a + b' (names every file in messages)
+        self.actor_file = ' + '.join(self.actor_files)
+        self.object_file = join(object_file)
         self.label_file, self.exclude_file = label_file, exclude_file
-        self.feature_format = feature_format
+        self.feature_format, self.object_format = feature_format, object_format
+        self.box_atol = box_atol
         self.actor_dim, self.object_dim = actor_dim, object_dim
         self.num_classes, self.multilabel = num_classes, multilabel
         self.assigner = KeyframeLabelAssigner(**(assigner or {}))
@@ -161,13 +186,16 @@ class AVAFeatureDataset(BaseDataset):
         excluded = read_excluded(self.exclude_file)
         gt = read_ava_ground_truth(self.ann_file, self.num_classes, self.multilabel, excluded)
         self.skipped = Counter()
-        self.actor_reader = build_reader(
-            self.feature_format, 'actors', self.actor_file, self.actor_dim,
-            video_list=self._video_list(gt) if self.feature_format == 'stage-slowfast' else None,
+        readers = [build_reader(
+            fmt, 'actors', path, self.actor_dim,
+            video_list=self._video_list(gt) if fmt == 'stage-slowfast' else None,
             check_finite=self.check_finite)
+            for fmt, path in zip(self.actor_formats, self.actor_files)]
+        self.actor_reader = (readers[0] if len(readers) == 1 else
+                             MeanFeatureReader(readers, box_atol=self.box_atol))
         self.object_reader = None
         if self.object_file is not None:
-            self.object_reader = build_reader(self.feature_format, 'objects', self.object_file,
+            self.object_reader = build_reader(self.object_format, 'objects', self.object_file,
                                               self.object_dim, check_finite=self.check_finite)
         data_list = []
         for video_id, ts in sorted(gt):

@@ -417,6 +417,124 @@ class StageSlowFastReader:
         return dict(feats=feats, boxes=boxes, scores=scores, gt_labels=gt)
 
 
+def check_same_boxes(path_a: str, path_b: str, key: str, entry_a: Dict[str, np.ndarray],
+                     entry_b: Dict[str, np.ndarray], box_atol: float = 1e-3) -> None:
+    """Check that two entries of one keyframe hold the same boxes and feature size.
+
+    Args:
+        entry_a, entry_b: reader outputs with ``feats`` (N, D) and ``boxes`` (N, 4).
+        box_atol: largest allowed difference of a box coordinate (normalised units).
+    Raises:
+        FeatureFileError naming both files and the key when N, D or a box differ.
+    """
+    fa, fb = entry_a['feats'], entry_b['feats']
+    where = f'{path_a} and {path_b}: keyframe {key}'
+    if len(fa) != len(fb):
+        raise FeatureFileError(f'{where}: {len(fa)} vs {len(fb)} boxes (averaged feature sets '
+                               f'must hold the same boxes)')
+    if fa.shape[1:] != fb.shape[1:]:
+        raise FeatureFileError(f'{where}: feature size {fa.shape[1]} vs {fb.shape[1]}')
+    diff = np.abs(entry_a['boxes'].astype(np.float64) - entry_b['boxes'].astype(np.float64))
+    if diff.size and diff.max() > box_atol:
+        row = int(np.argmax(diff.max(axis=1)))
+        raise FeatureFileError(
+            f'{where}: box {row} differs by {diff.max():.4g} > box_atol={box_atol} '
+            f'({entry_a["boxes"][row].tolist()} vs {entry_b["boxes"][row].tolist()})')
+
+
+def average_features(feats: Sequence[np.ndarray]) -> np.ndarray:
+    """Mean of M feature sets of the same boxes (thesis Sec. 3.3.1, Table 3.3: the SlowFast-NL
+    8x8 and 16x8 features "are averaged before being forwarded through STAGE").
+
+    Args:
+        feats: M arrays (N, D).
+    Returns:
+        (N, D) float32, sum / M (accumulated in float64).
+    """
+    return (np.sum([np.asarray(f, np.float64) for f in feats], axis=0) /
+            len(feats)).astype(np.float32)
+
+
+class MeanFeatureReader:
+    """Average of several actor feature sets of the same boxes, keyframe by keyframe.
+
+    Table 3.3 (Sec. 3.3.1): the SlowFast-NL 8x8 and 16x8 features "are averaged before being
+    forwarded through STAGE". Every reader must hold the same keyframes with the same boxes (same
+    count and order, coordinates within ``box_atol``) and feature size; ``read`` returns the
+    first reader's entry (boxes, scores, labels as stored there) with ``feats`` (N, D) the mean
+    of the readers' features.
+
+    Args:
+        readers: readers of the same entity kind (any of this module's formats, mixed allowed).
+        box_atol: tolerance on box coordinates (normalised).
+
+    A keyframe present in some files only, a different box count, box or feature size raises
+    ``FeatureFileError`` naming the files and the keyframe.
+    """
+
+    def __init__(self, readers: Sequence, box_atol: float = 1e-3):
+        if len(readers) < 2:
+            raise ValueError(f'MeanFeatureReader needs at least 2 readers, got {len(readers)}')
+        self.readers = list(readers)
+        self.paths = [r.path for r in self.readers]
+        self.path = ' + '.join(self.paths)
+        self.box_atol = float(box_atol)
+        dims = {r.path: r.feat_dim for r in self.readers if getattr(r, 'feat_dim', None)}
+        if len(set(dims.values())) > 1:
+            raise FeatureFileError('feature sets to average have different feature sizes: ' +
+                                   ', '.join(f'{p}: {d}' for p, d in dims.items()))
+        self.feat_dim = next(iter(dims.values()), None)
+
+    def keys(self) -> List[Tuple[str, int]]:
+        return self.readers[0].keys()
+
+    def has(self, video_id: str, timestamp: int) -> bool:
+        """True when every file has the keyframe, False when none has; raises otherwise."""
+        have = [r.has(video_id, timestamp) for r in self.readers]
+        if any(have) and not all(have):
+            yes = [p for p, h in zip(self.paths, have) if h]
+            no = [p for p, h in zip(self.paths, have) if not h]
+            raise FeatureFileError(
+                f'{" and ".join(self.paths)}: keyframe {video_id},{int(timestamp):04d} is in '
+                f'{", ".join(yes)} but not in {", ".join(no)} (averaged feature sets must hold '
+                f'the same keyframes)')
+        return all(have)
+
+    def read(self, video_id: str, timestamp: int) -> Dict[str, np.ndarray]:
+        key = f'{video_id},{int(timestamp):04d}'
+        first = self.readers[0].read(video_id, timestamp)
+        feats = [first['feats']]
+        for r in self.readers[1:]:
+            entry = r.read(video_id, timestamp)
+            check_same_boxes(self.paths[0], r.path, key, first, entry, self.box_atol)
+            feats.append(entry['feats'])
+        out = dict(first)
+        out['feats'] = average_features(feats).reshape(first['feats'].shape)
+        return out
+
+
+def export_boxes_as_proposals(reader, out_path: str) -> int:
+    """Write every keyframe's boxes of ``reader`` as an mmaction2-style proposal pkl.
+
+    ``{"video_id,timestamp": (N, 5) float32}`` (normalised boxes + score), in the reader's box
+    order: ``tools/data/ava/extract_actor_features.py --proposals OUT.pkl`` (no ``--ann-file``)
+    then extracts another backbone's features on exactly these boxes, as
+    :class:`MeanFeatureReader` needs (e.g. SlowFast-NL 16x8 on the 8x8 release's boxes).
+    Written atomically. Returns the number of keyframes.
+    """
+    import pickle
+
+    from vidplugins.utils.io import atomic_write
+    out = {}
+    for video_id, ts in reader.keys():
+        e = reader.read(video_id, ts)
+        out[f'{video_id},{int(ts):04d}'] = np.concatenate(
+            [e['boxes'], e['scores'][:, None]], axis=1).astype(np.float32)
+    with atomic_write(out_path, 'wb') as f:
+        pickle.dump(out, f)
+    return len(out)
+
+
 def build_reader(feature_format: str, kind: str, path: str, feat_dim: Optional[int] = None,
                  video_list: Optional[Iterable[str]] = None, check_finite: bool = True):
     """Reader for ``feature_format`` in ``FEATURE_FORMATS`` and entity ``kind``.
