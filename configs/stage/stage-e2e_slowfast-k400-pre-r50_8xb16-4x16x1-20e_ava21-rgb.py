@@ -43,5 +43,12 @@ val_pipeline = [
 train_dataloader = dict(
     sampler=dict(_delete_=True, type='KeyframeBlockSampler', block_size=16, shuffle=True),
     dataset=dict(pipeline=train_pipeline))
-val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
+# Test batches: blocks of at most 16 consecutive keyframes of one video (one block per batch), so
+# STAGE links each keyframe to its neighbours at test time too; every keyframe is predicted once,
+# also in distributed testing (no padding); AVAMetric is unchanged.
+val_dataloader = dict(
+    batch_size=16,
+    sampler=dict(_delete_=True, type='KeyframeBlockTestSampler', block_size=16, per_video=True),
+    batch_sampler=dict(type='KeyframeBlockBatchSampler'),
+    dataset=dict(pipeline=val_pipeline))
 test_dataloader = val_dataloader

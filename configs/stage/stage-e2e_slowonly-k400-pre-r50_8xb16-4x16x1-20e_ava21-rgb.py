@@ -5,8 +5,8 @@
 # averaged over t, h, w (2048-d); STAGE adds box geometry (2052-d nodes), 2 heads x 2 layers (the
 # R101 / SlowFast setting of Sec. 3.3), temporal radius 1 s. Training batches are blocks of 16
 # consecutive keyframes (KeyframeBlockSampler), so that clips of the same video 1 s apart are
-# linked; testing keeps mmaction2's one keyframe per batch (AVA videos differ in size after
-# Resize(-1, 256), so keyframes cannot be stacked): no temporal link at test time.
+# linked; test batches are blocks of up to 16 consecutive keyframes of one video (one frame size,
+# KeyframeBlockTestSampler + KeyframeBlockBatchSampler), so the links are used at test time too.
 _base_ = 'mmaction::detection/slowonly/slowonly_kinetics400-pretrained-r50_8xb16-4x16x1-20e_ava21-rgb.py'
 custom_imports = dict(imports=['vidplugins'], allow_failed_imports=False)
 
@@ -48,5 +48,12 @@ val_pipeline = [
 train_dataloader = dict(
     sampler=dict(_delete_=True, type='KeyframeBlockSampler', block_size=16, shuffle=True),
     dataset=dict(pipeline=train_pipeline))
-val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
+# Test batches: blocks of at most 16 consecutive keyframes of one video (one block per batch), so
+# STAGE links each keyframe to its neighbours at test time too; every keyframe is predicted once,
+# also in distributed testing (no padding); AVAMetric is unchanged.
+val_dataloader = dict(
+    batch_size=16,
+    sampler=dict(_delete_=True, type='KeyframeBlockTestSampler', block_size=16, per_video=True),
+    batch_sampler=dict(type='KeyframeBlockBatchSampler'),
+    dataset=dict(pipeline=val_pipeline))
 test_dataloader = val_dataloader

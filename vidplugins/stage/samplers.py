@@ -4,10 +4,17 @@ A batch is b consecutive keyframes of a video (b = 6), so that the graph can lin
 previous and next one. As the authors' code does, keyframes sorted by (video, timestamp) are cut
 into blocks of b and the blocks are shuffled every epoch; a block may straddle two videos, whose
 clips are never linked (the packed batch carries ``clip_video``).
+
+Both samplers order the dataset's items by the ``video_id`` and ``timestamp`` of their data info
+(:func:`keyframe_order`), so they also serve mmaction2's ``AVADataset`` (csv order) in the
+end-to-end configs. :class:`KeyframeBlockSampler` is for training (shuffled blocks, padded like
+mmengine's ``DefaultSampler`` in distributed training); :class:`KeyframeBlockTestSampler` is for
+validation / test: every keyframe exactly once, in temporal order, so STAGE's temporal links are
+used at test time too.
 """
 from __future__ import annotations
 
-from typing import Iterator, List, Optional
+from typing import Iterator, List, Optional, Sequence
 
 import numpy as np
 from mmengine.dist import get_dist_info, sync_random_seed
@@ -16,12 +23,33 @@ from torch.utils.data import Sampler
 from mmaction.registry import DATA_SAMPLERS
 
 
-def keyframe_blocks(num_keyframes: int, block_size: int) -> List[np.ndarray]:
-    """Indices 0..n-1 cut into consecutive blocks of ``block_size`` (the last may be shorter)."""
+def keyframe_blocks(num_keyframes: int, block_size: int,
+                    order: Optional[np.ndarray] = None) -> List[np.ndarray]:
+    """Indices 0..n-1 (or ``order``, a permutation of them) cut into consecutive blocks of
+    ``block_size`` (the last may be shorter)."""
     if block_size < 1:
         raise ValueError(f'block_size must be >= 1, got {block_size}')
-    idx = np.arange(num_keyframes)
+    idx = np.arange(num_keyframes) if order is None else np.asarray(order)
     return [idx[i:i + block_size] for i in range(0, num_keyframes, block_size)]
+
+
+def keyframe_order(dataset) -> np.ndarray:
+    """Indices of ``dataset`` sorted by (``video_id``, ``timestamp``) of ``get_data_info(i)``.
+
+    A dataset without ``get_data_info`` (a plain sequence) is taken as sorted. A data info
+    without ``video_id`` / ``timestamp`` raises ``KeyError`` naming the index.
+    """
+    n = len(dataset)
+    if not hasattr(dataset, 'get_data_info'):
+        return np.arange(n)
+    keys = []
+    for i in range(n):
+        info = dataset.get_data_info(i)
+        if 'video_id' not in info or 'timestamp' not in info:
+            raise KeyError(f'{type(dataset).__name__} item {i}: data info needs video_id and '
+                           f'timestamp to order keyframes, has {sorted(info)}')
+        keys.append((str(info['video_id']), int(info['timestamp'])))
+    return np.array(sorted(range(n), key=keys.__getitem__), dtype=np.int64).reshape(n)
 
 
 @DATA_SAMPLERS.register_module()
@@ -36,7 +64,8 @@ class KeyframeBlockSampler(Sampler):
     block; ranks short of blocks repeat their first ones (as mmengine's DefaultSampler pads).
 
     Args:
-        dataset: items sorted by (video, timestamp) (``AVAFeatureDataset`` is).
+        dataset: items with ``video_id`` / ``timestamp`` in their data info (ordered by
+            :func:`keyframe_order`; ``AVAFeatureDataset`` is already sorted).
         block_size: b (6, Sec. 3.2.2).
         shuffle: shuffle the blocks (training) or keep the temporal order (test).
         seed: shuffling seed (None: a random one shared by the ranks).
@@ -50,7 +79,7 @@ class KeyframeBlockSampler(Sampler):
         self.seed = sync_random_seed() if seed is None else int(seed)
         self.rank, self.world_size = get_dist_info()
         self.epoch = 0
-        blocks = keyframe_blocks(len(dataset), self.block_size)
+        blocks = keyframe_blocks(len(dataset), self.block_size, keyframe_order(dataset))
         self.full = [b for b in blocks if len(b) == self.block_size]
         self.tail = [b for b in blocks if len(b) < self.block_size]
         per_rank = -(-len(self.full) // self.world_size) if self.full else 0
@@ -81,3 +110,109 @@ class KeyframeBlockSampler(Sampler):
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
+
+
+def video_blocks(order: np.ndarray, videos: Sequence[str], block_size: int) -> List[np.ndarray]:
+    """Sorted indices ``order`` cut into blocks of at most ``block_size`` keyframes of one video.
+
+    ``videos[i]`` is the video of item i; each video's keyframes are cut from its first one, so
+    only a video's last block may be shorter.
+    """
+    if block_size < 1:
+        raise ValueError(f'block_size must be >= 1, got {block_size}')
+    blocks, run = [], []
+    for i in order:
+        if run and (len(run) == block_size or videos[i] != videos[run[0]]):
+            blocks.append(np.asarray(run))
+            run = []
+        run.append(int(i))
+    if run:
+        blocks.append(np.asarray(run))
+    return blocks
+
+
+@DATA_SAMPLERS.register_module()
+class KeyframeBlockTestSampler(Sampler):
+    """Validation / test: every keyframe exactly once, in (video, timestamp) order, by blocks.
+
+    Every batch is a block of consecutive keyframes, so STAGE links each clip to its neighbours
+    (same video, within the temporal radius) at test time as in training (mmaction2's AVA
+    pipeline tests one keyframe per batch, where these links are never used). Two ways to batch:
+
+    * ``per_video=False``: blocks of exactly b keyframes of the sorted list (the last shorter),
+      which may hold the end of a video and the start of the next (never linked:
+      ``clip_video``); use with ``batch_size=b`` (feature datasets).
+    * ``per_video=True``: blocks of at most b keyframes of one video; use with
+      ``batch_sampler=dict(type='KeyframeBlockBatchSampler')``, which makes each block a batch
+      (the end-to-end configs: keyframes of one video have the same frame size, so no padding
+      of the batch changes the backbone's features).
+
+    Distributed: the blocks are split into ``world_size`` contiguous runs, one per rank
+    (rank r: blocks ``[r * B // W, (r + 1) * B // W)``), without padding, so the ranks together
+    hold every keyframe exactly once. mmengine's ``collect_results`` (``zip_longest`` over the
+    ranks' results, ``None`` dropped, then the first ``len(dataset)``) keeps every prediction
+    once; per-keyframe metrics (``AVAMetric``, ``STAGEAVAMetric``) do not depend on the order.
+
+    Args:
+        dataset: items with ``video_id`` / ``timestamp`` in their data info.
+        block_size: b (equal to the dataloader's ``batch_size``).
+        per_video: cut blocks at video boundaries.
+        seed: unused (the runner passes one to every sampler).
+    """
+
+    def __init__(self, dataset, block_size: int = 6, per_video: bool = False,
+                 seed: Optional[int] = None):
+        self.dataset = dataset
+        self.block_size = int(block_size)
+        self.per_video = per_video
+        self.rank, self.world_size = get_dist_info()
+        order = keyframe_order(dataset)
+        if per_video:
+            if not hasattr(dataset, 'get_data_info'):
+                raise TypeError('per_video=True needs a dataset with get_data_info (video_id)')
+            videos = [str(dataset.get_data_info(i)['video_id']) for i in range(len(dataset))]
+            blocks = video_blocks(order, videos, self.block_size)
+        else:
+            blocks = keyframe_blocks(len(dataset), self.block_size, order)
+        lo = self.rank * len(blocks) // self.world_size
+        hi = (self.rank + 1) * len(blocks) // self.world_size
+        self.blocks = blocks[lo:hi]
+        self.indices = np.concatenate(self.blocks).tolist() if self.blocks else []
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.indices)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Nothing to reshuffle (kept for the runner's interface)."""
+
+
+@DATA_SAMPLERS.register_module()
+class KeyframeBlockBatchSampler(Sampler):
+    """Batches = the blocks of a :class:`KeyframeBlockTestSampler` (one block, one batch).
+
+    Built by mmengine's runner from ``batch_sampler=dict(type='KeyframeBlockBatchSampler')`` with
+    the dataloader's ``sampler`` and ``batch_size`` (which must equal the sampler's
+    ``block_size``).
+    """
+
+    def __init__(self, sampler: KeyframeBlockTestSampler, batch_size: int,
+                 drop_last: bool = False):
+        if not isinstance(sampler, KeyframeBlockTestSampler):
+            raise TypeError(f'KeyframeBlockBatchSampler needs a KeyframeBlockTestSampler, got '
+                            f'{type(sampler).__name__}')
+        if int(batch_size) != sampler.block_size:
+            raise ValueError(f'batch_size={batch_size} != the sampler\'s block_size='
+                             f'{sampler.block_size}')
+        if drop_last:
+            raise ValueError('drop_last=True would leave keyframes unpredicted')
+        self.sampler = sampler
+        self.batch_size = int(batch_size)
+
+    def __iter__(self) -> Iterator[List[int]]:
+        return (b.tolist() for b in self.sampler.blocks)
+
+    def __len__(self) -> int:
+        return len(self.sampler.blocks)
