@@ -24,7 +24,7 @@ train_dataloader = dict(
                  assigner=dict(det_score_thr=0.0, pos_iou_thr=0.5), **demo))
 val_dataloader = dict(
     **loader,
-    sampler=dict(type='KeyframeBlockSampler', block_size=block_size, shuffle=False),
+    sampler=dict(type='KeyframeBlockTestSampler', block_size=block_size),
     dataset=dict(ann_file=f'{anno_root}/ava_val_demo.csv',
                  exclude_file=f'{anno_root}/ava_val_excluded_timestamps_demo.csv',
                  actor_file=f'{data_root}/features/val_actors.h5',

@@ -28,7 +28,7 @@ val_dataloader = dict(
     batch_size=block_size,
     num_workers=4,
     persistent_workers=True,
-    sampler=dict(type='KeyframeBlockSampler', block_size=block_size, shuffle=False),
+    sampler=dict(type='KeyframeBlockTestSampler', block_size=block_size),
     dataset=dict(ann_file=ann_file_val, exclude_file=exclude_file_val,
                  actor_file=f'{data_root}/features/stage_slowfast/ava2.2_val.h5',
                  object_file=f'{data_root}/features/stage_i3d/objects_val.h5',

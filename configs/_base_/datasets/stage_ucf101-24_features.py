@@ -26,7 +26,7 @@ val_dataloader = dict(
     batch_size=block_size,
     num_workers=2,
     persistent_workers=True,
-    sampler=dict(type='KeyframeBlockSampler', block_size=block_size, shuffle=False),
+    sampler=dict(type='KeyframeBlockTestSampler', block_size=block_size),
     dataset=dict(ann_file=ann_file_val,
                  actor_file=f'{data_root}/features/ucf101-24_test_split{split}_actors.h5',
                  test_mode=True, **common))
