@@ -111,7 +111,11 @@ def read_json(path: str):
     such as bare ``NaN`` literals, go through ``json.loads``.
     """
     with open(path, 'rb') as f:
-        data = f.read()
+        return parse_json(f.read(), path)
+
+
+def parse_json(data: bytes, path: str):
+    """``read_json`` on bytes already read from ``path`` (named in the error)."""
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError:

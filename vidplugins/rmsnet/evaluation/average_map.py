@@ -48,7 +48,8 @@ import numpy as np
 import orjson
 
 from ..soccernet import (CLASSES_V1, EVAL_HALF_SECONDS, LABEL_FILES, LabelFileError,
-                         classes_for, find_games, read_json, read_labels)
+                         classes_for, find_games, parse_json, read_json, read_labels)
+from . import json_scan
 
 __all__ = [
     'LOOSE_DELTAS', 'TIGHT_DELTAS', 'METRIC_DELTAS', 'NUM_THRESHOLDS', 'SpotArrays',
@@ -215,14 +216,18 @@ def load_predictions(path: str, version: int, framerate: int = 2) -> List[SpotAr
         ``[half1, half2]``, each a ``SpotArrays`` whose values are the confidences.
     """
     num_frames = frames_per_half(framerate)
-    data = read_json(path)
-    if not isinstance(data, dict) or not isinstance(data.get('predictions'), list):
-        raise LabelFileError(f'{path}: missing "predictions" list')
-    items = data['predictions']
-    index = _label_index(version)
-    columns = _prediction_columns_fast(items, index, version)
-    if columns is None:  # something unusual: the per-entry path finds and names it
-        columns = _prediction_columns_checked(items, path, index, version)
+    with open(path, 'rb') as f:
+        raw = f.read()
+    columns = _scanned_columns(raw, version)
+    if columns is None:  # outside the compiled reader's subset: parse, then read the dicts
+        data = parse_json(raw, path)
+        if not isinstance(data, dict) or not isinstance(data.get('predictions'), list):
+            raise LabelFileError(f'{path}: missing "predictions" list')
+        items = data['predictions']
+        index = _label_index(version)
+        columns = _prediction_columns_fast(items, index, version)
+        if columns is None:  # something unusual: the per-entry path finds and names it
+            columns = _prediction_columns_checked(items, path, index, version)
     entry, half, position, label, score = columns
     if len(position) and position.min() < 0:
         bad = int(entry[np.argmax(position < 0)])
@@ -239,6 +244,41 @@ def load_predictions(path: str, version: int, framerate: int = 2) -> List[SpotAr
     return result
 
 
+def _scanned_columns(raw: bytes, version: int):
+    """``_prediction_columns_fast``'s columns read by the compiled scanner, or None.
+
+    None when the scanner does not take the file (``json_scan``'s subset) or when the
+    confidences do not parse as ``_numeric_strings`` would parse them.
+    """
+    scanned = json_scan.scan_predictions(raw, classes_for(version), strict_labels=version == 1)
+    if scanned is None:
+        return None
+    label, half, position, confidence_text = scanned
+    keep = np.flatnonzero(label >= 0)
+    score = _numeric_array(confidence_text, len(keep), integer=False)
+    if score is None:
+        return None
+    return keep, half[keep], position[keep], label[keep], score
+
+
+def _numeric_array(text, count: int, integer: bool):
+    """The numbers of the JSON array ``text`` as int64 / float64, or None if it is not exactly
+    ``count`` plain numbers of that kind (see ``_numeric_strings``)."""
+    try:
+        parsed = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+    if len(parsed) != count:
+        return None
+    try:
+        array = np.array(parsed)
+    except ValueError:  # ragged nesting
+        return None
+    if array.ndim != 1 or (count and array.dtype.kind not in ('i' if integer else 'if')):
+        return None
+    return array.astype(np.int64 if integer else np.float64)
+
+
 def _numeric_strings(values: list, integer: bool):
     """Numbers written as JSON strings (``"position": "1234"``), parsed in one C call.
 
@@ -249,18 +289,10 @@ def _numeric_strings(values: list, integer: bool):
     several numbers, a float where an int is due), so that the caller converts value by value.
     """
     try:
-        parsed = orjson.loads('[' + ','.join(map(str, values)) + ']')
-    except (TypeError, orjson.JSONDecodeError):
+        text = '[' + ','.join(map(str, values)) + ']'
+    except TypeError:
         return None
-    if len(parsed) != len(values):
-        return None
-    try:
-        array = np.array(parsed)
-    except ValueError:  # ragged nesting
-        return None
-    if array.ndim != 1 or (len(values) and array.dtype.kind not in ('i' if integer else 'if')):
-        return None
-    return array.astype(np.int64 if integer else np.float64)
+    return _numeric_array(text, len(values), integer)
 
 
 def _prediction_columns_fast(items, index: Dict[str, int], version: int):
