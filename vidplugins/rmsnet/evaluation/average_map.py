@@ -711,6 +711,7 @@ def evaluate_folders(labels_dir: str, predictions_dir: str, metric: str = 'loose
         # The calling process reads its share while workers - 1 forked children read the rest
         # (a fork costs about as much as reading a few games).
         own = len(jobs) // workers
+        json_scan.warm_up()  # compiled once here, not once per forked reader
         with ctx.Pool(workers - 1) as pool:
             rest = pool.map_async(_load_game, jobs[own:],
                                   chunksize=max(1, (len(jobs) - own) // (4 * (workers - 1))))

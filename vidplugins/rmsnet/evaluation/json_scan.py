@@ -433,6 +433,13 @@ def scan_predictions(data: bytes, class_names: Sequence[str], strict_labels: boo
     return label[:count], half[:count], position[:count], text
 
 
+def warm_up() -> None:
+    """Compile (or load from the on-disk cache) the scanner in this process, e.g. before forking
+    reader processes, which would otherwise each load it again."""
+    scan_predictions(b'{"predictions": [{"label": "a", "half": 1, "position": 0, '
+                     b'"confidence": 0.5}]}', ('a', ), strict_labels=False)
+
+
 def available() -> bool:
     """Whether the compiled fast path can run here."""
     return numba is not None
