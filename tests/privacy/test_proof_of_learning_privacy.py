@@ -1,17 +1,25 @@
 """Proof of learning on the generated privacy set, through mmengine's Runner and the real
-``*_cpu-demo`` configs (the same ones ``demo/privacy_kd_demo.py`` runs with tools/train.py):
+``*_cpu-demo`` configs (the same ones ``demo/privacy_kd_demo.py`` runs with tools/train.py).
+
+The generator (``vidplugins.demo_data.privacy_videos``) puts the clean class evidence in the
+"faces" and a weaker one (80 % reliable) on the "body", and flips 30 % of the training labels;
+test labels are clean. So:
 
 - the teacher trained on originals loses accuracy on face-obfuscated clips (Table 5.1's effect);
-- the privileged-KD student (Eq. 5.5, lambda = 12,500, T = 5) and the KD + RKD student train
-  stably through the runner on paired clips and classify obfuscated clips above chance.
+- the privileged-KD student (Eq. 5.5, lambda = 12,500, T = 5) and the KD + RKD student, which
+  read obfuscated clips but learn from the teacher's soft predictions on the paired originals,
+  beat the student trained on obfuscated clips with the noisy labels alone (Table 5.2's effect).
 
-Not yet shown robustly (see configs/privacy/README.md): that KD recovers a clear part of the gap
-over the obfuscated-only student. Measured on this generator (seed 0, 20 epochs): teacher 58.3 on
-originals / 29.2 on obfuscated clips, student without KD 36.5, KD 39.6, KD + RKD 33.3 in this
-process; 49.0 / 29.2 / 29.2 / 33.3 / 46.9 through tools/train.py (demo/privacy_kd_demo.py).
+MEASURED
+
+Margins asserted: teacher on originals >= 60 and >= 30 points above itself on obfuscated clips;
+students above chance (25 %, 4 classes) by 15 points; KD and KD + RKD each >= 3 points above the
+obfuscated-only student, and their mean gain >= 6. ``PRIVACY_PROOF_SEED=k`` re-runs everything
+(generated data and training) with seed k.
 """
-import math
 import json
+import math
+import os
 import os.path as osp
 
 import pytest
@@ -28,12 +36,14 @@ CFG = {
     'kd': f'privileged-kd_{R}-faces-rgb_cpu-demo',
     'kd_rkd': f'privileged-kd-rkd_{R}-faces-rgb_cpu-demo',
 }
+SEED = int(os.environ.get('PRIVACY_PROOF_SEED', 0))
 
 
 def _cfg(name, root, work_dir):
     cfg = Config.fromfile(osp.join(REPO, 'configs', 'privacy', name + '.py'))
     cfg.work_dir = work_dir
     cfg.log_level = 'WARNING'
+    cfg.randomness = dict(seed=SEED)
     cfg.test_dataloader.dataset.data_root = root
     if cfg.get('train_dataloader'):
         cfg.train_dataloader.dataset.dataset.data_root = root
@@ -59,7 +69,7 @@ def _test(name, ckpt, root, work_dir, videos):
 def results(tmp_path_factory):
     from vidplugins.demo_data.privacy_videos import generate_privacy_videos
     root = str(tmp_path_factory.mktemp('privacy_demo'))
-    generate_privacy_videos(root, seed=0)
+    generate_privacy_videos(root, seed=SEED)
     work = tmp_path_factory.mktemp('work')
     ck = {'teacher': _train(CFG['teacher'], root, str(work / 'teacher'))}
     ck['student'] = _train(CFG['student'], root, str(work / 'student'))
@@ -72,18 +82,26 @@ def results(tmp_path_factory):
     }
     for k in ('student', 'kd', 'kd_rkd'):
         acc[k] = _test(CFG[k], ck[k], root, str(work / ('t_' + k)), 'videos_faces')
-    print('privacy proof of learning (top-1 %):', json.dumps(acc))
+    print(f'privacy proof of learning, seed {SEED} (top-1 %):', json.dumps(acc))
     return acc
 
 
 def test_obfuscation_hurts_the_teacher(results):
-    """Chance is 25 % (4 classes)."""
-    assert results['teacher_orig'] >= 45
-    assert results['teacher_orig'] - results['teacher_obf'] >= 15
+    """The face cue is clean, so the teacher reads it; blurring the faces removes it."""
+    assert results['teacher_orig'] >= 60
+    assert results['teacher_orig'] - results['teacher_obf'] >= 30
 
 
-def test_distilled_students_train_stably_and_learn(results):
+def test_students_learn_the_body_cue(results):
+    """All students see obfuscated clips only: above chance (25 %) means the body cue."""
     for key in ('student', 'kd', 'kd_rkd'):
         assert math.isfinite(results[key])
-    # Above chance on obfuscated clips, from the body cue only.
-    assert results['kd'] >= 31 and results['kd_rkd'] >= 31
+        assert results[key] >= 40, key
+
+
+def test_privileged_distillation_beats_the_obfuscated_only_student(results):
+    """The teacher's soft targets on the originals carry the face's clean labels."""
+    gain_kd = results['kd'] - results['student']
+    gain_kd_rkd = results['kd_rkd'] - results['student']
+    assert gain_kd >= 3 and gain_kd_rkd >= 3, (gain_kd, gain_kd_rkd)
+    assert (gain_kd + gain_kd_rkd) / 2 >= 6, (gain_kd, gain_kd_rkd)

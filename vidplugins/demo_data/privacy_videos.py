@@ -9,16 +9,20 @@ Each clip shows a textured background and an actor: a "body" rectangle that move
 "face" patch. The class evidence is planted where the thesis finds it on Kinetics:
 
 - face (strong, privileged): the face carries a class-specific luminance layout (which half is
-  bright) of the same mean; the box filter (kernel about twice the face side) wipes it out; as
-  on Kinetics (Fig. 5.3) not every clip shows an informative face (``face_informative``), so a
-  teacher also learns the body cue;
-- body (weak, survives obfuscation): the body drifts in a class-specific direction, but with
-  probability ``1 - body_reliability`` in a random one, and with jitter.
+  bright) of the same mean; the box filter (kernel about twice the face side) wipes it out.
+  ``face_informative`` (default 1: every clip) is the probability that a clip's face shows it;
+- body (weaker, survives obfuscation): a "posture" stripe pattern on the body (horizontal,
+  vertical, diagonal, anti-diagonal; ``body_contrast``) and a drift direction (``speed``
+  pixels per frame, with jitter), both of the clip's class with probability
+  ``body_reliability`` and of a random class otherwise, so a model that reads the body alone
+  tops out near ``body_reliability + (1 - body_reliability) / C``.
 
 Training labels are noisy (``label_noise``: a fraction is replaced by a random other class, as in
-web-collected datasets such as Kinetics); validation and test labels are clean. The face always
-shows the true class, so a teacher that reads original clips denoises the supervision of a
-student that sees only obfuscated ones: that is the privileged information KD transfers.
+web-collected datasets such as Kinetics); test labels are clean. The face always shows the true
+class, so a teacher that reads original clips learns the clean face cue and its soft predictions
+on the training clips are closer to the true class than the noisy labels: that is the privileged
+information KD passes to a student that sees only obfuscated clips, whereas the student trained
+on obfuscated clips alone must learn the body cue from the noisy labels.
 
 Layout under ``root``::
 
@@ -43,7 +47,7 @@ from ..utils.io import atomic_write, dump_json_atomic
 
 __all__ = ['generate_privacy_videos', 'face_texture', 'write_video', 'DEFAULT_SPLITS']
 
-DEFAULT_SPLITS = {'train': 48, 'test': 24}   # videos per class (the demo validates on nothing)
+DEFAULT_SPLITS = {'train': 48, 'test': 48}   # videos per class (the demo validates on nothing)
 _DIRECTIONS = [(1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (-1, -1), (1, -1), (-1, 1)]
 
 
@@ -57,6 +61,16 @@ def face_texture(cls: int, size: int) -> np.ndarray:
     diagonal = (y < half) == (x < half)
     t = [y < half, y >= half, x < half, x >= half, diagonal, ~diagonal][cls % 6]
     return t.astype(np.float32)
+
+
+def body_texture(cls: int, height: int, width: int, period: int = 4) -> np.ndarray:
+    """(height, width) float stripe pattern in {0, 1} for class ``cls`` (the "posture" cue): stripes
+    of ``period`` pixels, horizontal, vertical, diagonal, anti-diagonal, then the first two with
+    twice the period."""
+    y, x = np.mgrid[:height, :width]
+    period = period * (2 if cls % 6 >= 4 else 1)
+    coord = [y, x, x + y, x - y + 4 * height, y, x][cls % 6]
+    return ((coord // (period // 2)) % 2).astype(np.float32)
 
 
 def write_video(path: str, frames: np.ndarray, fps: int = 16, crf: int = 8) -> None:
@@ -80,24 +94,26 @@ def write_video(path: str, frames: np.ndarray, fps: int = 16, crf: int = 8) -> N
 
 
 def _render(rng: np.random.Generator, cls: int, num_classes: int, size: int, num_frames: int,
-            face: int, body_reliability: float, face_informative: float = 1.0):
-    """One clip of true class ``cls``: (T, H, W, 3) uint8 frames and (T, 4) face boxes."""
+            face: int, body_reliability: float, face_informative: float = 1.0,
+            speed: float = 1.0, body_contrast: float = 0.0):
+    """One clip of true class ``cls``: (T, H, W, 3) uint8 frames and (T, 4) face boxes (the body's
+    cues show ``cls`` with probability ``body_reliability``, a random class otherwise)."""
     # Background: a random smooth colour gradient plus mild noise (no class information).
     c0, c1 = rng.uniform(40, 200, 3), rng.uniform(40, 200, 3)
     ramp = np.linspace(0, 1, size)[None, :, None] if rng.random() < 0.5 \
         else np.linspace(0, 1, size)[:, None, None]
     bg = c0 * (1 - ramp) + c1 * ramp + np.zeros((size, size, 3))
-    # Body: a face-wide rectangle under the face; weak class cue = drift direction.
+    # Body: a face-wide rectangle under the face; weaker class cue = stripe pattern + drift.
     bw, bh = face + 2, face + 6
-    if rng.random() < body_reliability:
-        direction = _DIRECTIONS[cls % len(_DIRECTIONS)]
-    else:
-        direction = _DIRECTIONS[rng.integers(num_classes) % len(_DIRECTIONS)]
-    speed = rng.uniform(0.8, 1.2)
+    body_cls = cls if rng.random() < body_reliability else int(rng.integers(num_classes))
+    direction = _DIRECTIONS[body_cls % len(_DIRECTIONS)]
+    speed = speed * rng.uniform(0.8, 1.2)
     span_x, span_y = size - bw - 1, size - (face + bh) - 1
     x0 = rng.uniform(0, span_x)
     y0 = rng.uniform(0, span_y)
     body_col = rng.uniform(30, 225, 3)
+    body_img = np.clip(body_col + (body_texture(body_cls, bh, bw)[..., None] - 0.5)
+                       * body_contrast, 0, 255)
     face_col = rng.uniform(100, 155, 3)
     # Faces turned away / too small carry no layout (Fig. 5.3: not every video shows a face).
     tex = face_texture(cls, face)[..., None] if rng.random() < face_informative \
@@ -109,7 +125,7 @@ def _render(rng: np.random.Generator, cls: int, num_classes: int, size: int, num
     for t in range(num_frames):
         img = bg + rng.normal(0, 4, bg.shape)
         xi, yi = int(round(x)), int(round(y))
-        img[yi + face:yi + face + bh, xi:xi + bw] = body_col
+        img[yi + face:yi + face + bh, xi:xi + bw] = body_img
         fx = xi + 1
         img[yi:yi + face, fx:fx + face] = face_img
         frames[t] = np.clip(img, 0, 255).astype(np.uint8)
@@ -126,9 +142,10 @@ def _render(rng: np.random.Generator, cls: int, num_classes: int, size: int, num
 
 def generate_privacy_videos(root: str, num_classes: int = 4, splits: Dict[str, int] = None,
                             size: int = 32, num_frames: int = 16, face: int = 8,
-                            body_reliability: float = 0.85, label_noise: float = 0.25,
-                            face_informative: float = 0.6,
-                            blur_kernel: int = 17, seed: int = 0) -> dict:
+                            body_reliability: float = 0.8, label_noise: float = 0.3,
+                            face_informative: float = 1.0, speed: float = 1.5,
+                            body_contrast: float = 100.0, blur_kernel: int = 17,
+                            seed: int = 0) -> dict:
     """Writes the dataset (module docstring) and returns its description.
 
     Args:
@@ -136,11 +153,14 @@ def generate_privacy_videos(root: str, num_classes: int = 4, splits: Dict[str, i
         num_classes: C (<= 6 distinct face textures).
         splits: videos per class per split (default ``DEFAULT_SPLITS``).
         size: frame side in pixels; num_frames: frames per video; face: face side in pixels.
-        body_reliability: probability that the body drifts in its class's direction.
-        face_informative: probability that a clip's face shows its class layout (otherwise a
-            flat patch): a teacher must then also learn the body cue, which is what it can pass
-            on to a student that never sees faces.
+        body_reliability: probability that the body's pattern and drift show the clip's class
+            (otherwise a random class's).
         label_noise: fraction of *training* labels replaced by a random other class.
+        face_informative: probability that a clip's face shows its class layout (otherwise a
+            flat patch).
+        speed: body drift in pixels per frame (times a random factor in [0.8, 1.2]).
+        body_contrast: luminance contrast of the body's stripe pattern (0: a flat body, the
+            drift is then the only body cue).
         blur_kernel: box-filter kernel of the face obfuscation (normalised box filter, Sec. 5.1);
             about twice the face side, so that nothing of the layout survives.
         seed: everything is a function of the seed.
@@ -156,7 +176,7 @@ def generate_privacy_videos(root: str, num_classes: int = 4, splits: Dict[str, i
     orig_root, obf_root = osp.join(root, 'videos'), osp.join(root, 'videos_faces')
     info = dict(root=root, originals=orig_root, obfuscated=obf_root, num_classes=num_classes,
                 size=size, num_frames=num_frames, face=face, body_reliability=body_reliability,
-                face_informative=face_informative,
+                face_informative=face_informative, speed=speed, body_contrast=body_contrast,
                 label_noise=label_noise, blur_kernel=blur_kernel, seed=seed, lists={},
                 noisy_labels=0)
     for split, per_class in splits.items():
@@ -165,7 +185,8 @@ def generate_privacy_videos(root: str, num_classes: int = 4, splits: Dict[str, i
             for i in range(per_class):
                 rel = f'{split}/{cls}_{i:03d}.mp4'
                 frames, boxes = _render(rng, cls, num_classes, size, num_frames, face,
-                                        body_reliability, face_informative)
+                                        body_reliability, face_informative, speed,
+                                        body_contrast)
                 write_video(osp.join(orig_root, rel), frames)
                 dump_json_atomic(
                     {'frames': [[[*map(float, b), 1.0]] for b in boxes]},
