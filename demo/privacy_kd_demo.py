@@ -49,7 +49,7 @@ def data_opts(data_root, train=True):
     return opts
 
 
-def train(name, work_root, data_root, extra=()):
+def train(name, work_root, data_root, extra=(), seed=0):
     work_dir = osp.join(work_root, name)
     ckpt = osp.join(work_dir, f'epoch_{EPOCHS}.pth')
     if not osp.isfile(ckpt):
@@ -57,7 +57,7 @@ def train(name, work_root, data_root, extra=()):
         t0 = time.time()
         run([sys.executable, osp.join(ROOT, 'tools', 'train.py'),
              osp.join(CONFIG_DIR, name + '.py'), '--work-dir', work_dir, '--resume', 'auto',
-             '--cfg-options', *data_opts(data_root), *extra],
+             '--cfg-options', *data_opts(data_root), f'randomness.seed={seed}', *extra],
             osp.join(work_dir, 'train_console.log'))
         print(f'  trained {name} in {time.time() - t0:.0f} s', flush=True)
     return ckpt
@@ -77,25 +77,46 @@ def test(name, ckpt, work_root, data_root):
         return 100 * json.load(f)['acc/top1']
 
 
+def _generated_with_defaults(data_root, seed, generate):
+    """Whether ``data_root`` holds a set written by ``generate`` with this seed and its current
+    default parameters (an older demo set is rewritten, not silently reused)."""
+    import inspect
+    path = osp.join(data_root, 'generation.json')
+    if not osp.isfile(path):
+        return False
+    with open(path) as f:
+        info = json.load(f)
+    defaults = {k: p.default for k, p in inspect.signature(generate).parameters.items()
+                if p.default is not inspect.Parameter.empty and k not in ('splits', 'seed')}
+    stale = sorted(k for k, v in defaults.items() if info.get(k) != v)
+    if info.get('seed') != seed:
+        stale.append('seed')
+    if stale:
+        print(f'{path}: written with other {", ".join(stale)}; regenerating', flush=True)
+        return False
+    return True
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--work-dir', default=osp.join(ROOT, 'work_dirs', 'privacy_demo'))
     parser.add_argument('--data-root', default=osp.join(ROOT, 'data', 'privacy_demo'))
-    parser.add_argument('--seed', type=int, default=0, help='seed of the generated data')
+    parser.add_argument('--seed', type=int, default=0,
+                        help='seed of the generated data and of the training runs')
     args = parser.parse_args()
     work, data = osp.abspath(args.work_dir), osp.abspath(args.data_root)
 
-    if not osp.isfile(osp.join(data, 'generation.json')):
-        from vidplugins.demo_data.privacy_videos import generate_privacy_videos
+    from vidplugins.demo_data.privacy_videos import generate_privacy_videos
+    if not _generated_with_defaults(data, args.seed, generate_privacy_videos):
         t0 = time.time()
         info = generate_privacy_videos(data, seed=args.seed)
         print(f'generated the demo set in {data} ({time.time() - t0:.0f} s; '
               f'{info["noisy_labels"]} noisy training labels)', flush=True)
 
-    teacher = train(TEACHER, work, data)
-    student = train(STUDENT, work, data)
-    kd = train(KD, work, data, [f'model.teacher_ckpt={teacher}'])
-    kd_rkd = train(KD_RKD, work, data, [f'model.teacher_ckpt={teacher}'])
+    teacher = train(TEACHER, work, data, seed=args.seed)
+    student = train(STUDENT, work, data, seed=args.seed)
+    kd = train(KD, work, data, [f'model.teacher_ckpt={teacher}'], seed=args.seed)
+    kd_rkd = train(KD_RKD, work, data, [f'model.teacher_ckpt={teacher}'], seed=args.seed)
 
     rows = [
         ('teacher (trained on originals), originals', test(TEACHER, teacher, work, data)),
@@ -114,7 +135,19 @@ def main():
         print(f'\nKD recovers {100 * (rows[3][1] - rows[2][1]) / gap:.0f}% of the gap between the '
               f'teacher on originals and the student without KD '
               f'(KD + RKD: {100 * (rows[4][1] - rows[2][1]) / gap:.0f}%).')
-
+    # The margins asserted by tests/privacy/test_proof_of_learning_privacy.py.
+    checks = [
+        ('obfuscation hurts the teacher (>= 30 points)', rows[0][1] - rows[1][1] >= 30),
+        ('KD beats the obfuscated-only student (>= 3 points)', rows[3][1] - rows[2][1] >= 3),
+        ('KD + RKD beats it (>= 3 points)', rows[4][1] - rows[2][1] >= 3),
+        ('mean KD / KD + RKD gain >= 5 points',
+         (rows[3][1] + rows[4][1]) / 2 - rows[2][1] >= 5),
+    ]
+    print('\nVerdict:')
+    for name, ok in checks:
+        print(f'  [{"ok" if ok else "FAILED"}] {name}')
+    print('privileged distillation ' + ('helps' if all(ok for _, ok in checks) else
+                                        'did not show its margin in this run'))
 
 if __name__ == '__main__':
     main()

@@ -142,7 +142,7 @@ def _render(rng: np.random.Generator, cls: int, num_classes: int, size: int, num
 
 def generate_privacy_videos(root: str, num_classes: int = 4, splits: Dict[str, int] = None,
                             size: int = 32, num_frames: int = 16, face: int = 8,
-                            body_reliability: float = 0.8, label_noise: float = 0.3,
+                            body_reliability: float = 0.8, label_noise: float = 0.4,
                             face_informative: float = 1.0, speed: float = 1.5,
                             body_contrast: float = 100.0, blur_kernel: int = 17,
                             seed: int = 0) -> dict:
