@@ -11,19 +11,21 @@ test labels are clean. So:
   beat the student trained on obfuscated clips with the noisy labels alone (Table 5.2's effect).
 
 Measured top-1 % (teacher on originals / on obfuscated, student without KD, KD, KD + RKD;
-seed = generator and training seed; 192 test clips, so one clip is 0.5 point):
+seed = generator and training seed; 192 test clips, so one clip is 0.5 point; 384 training
+clips, 10 epochs):
 
-- this test (pytest, 2 threads), seed 0: 63.5 / 22.9 / 45.3 / 57.3 / 52.1 (gains +12.0, +6.8);
-- the same runs in one process per seed with one thread (numbers differ with the thread count):
-  seed 0: 66.7 / 26.0 / 51.0 / 55.7 / 59.9 (gains +4.7, +8.9);
-  seed 1: 67.7 / 25.5 / 48.4 / 67.7 / 63.0 (gains +19.3, +14.6);
-  seed 2: 66.7 / 29.2 / 52.6 / 65.6 / 64.1 (gains +13.0, +11.5).
-With 30 % noisy labels instead of 40 % the KD gain was as low as -1.6 on one seed (the
-obfuscated-only student suffers less from the noise), hence 40 %.
+- this test (pytest, 2 threads): seed 0: 82.8 / 37.5 / 58.9 / 84.9 / 83.9 (gains +26.0, +25.0);
+  seed 1: 82.3 / 22.9 / 65.6 / 76.6 / 72.4 (gains +10.9, +6.8);
+  seed 2: 90.6 / 25.5 / 58.3 / 84.4 / 86.5 (gains +26.0, +28.1);
+- the same runs with one thread (numbers change with the thread count): seed 1: 85.9 / 39.6 /
+  64.6 / 75.0 / 78.1 (+10.4, +13.5); seed 2: 77.6 / 29.7 / 70.3 / 79.2 / 79.7 (+8.9, +9.4).
+Earlier designs failed the margin on some seed: 192 training clips for 20 epochs (the teacher
+fits the noisy labels and reaches only 56-68 % on originals; KD gain +0.5 on seed 2), 30 % noisy
+labels (KD gain -1.6 on one seed), a drift-only body cue (students near chance).
 
-Margins asserted: teacher >= 55 on originals and >= 30 points better there than on obfuscated
-clips; students >= 40 (chance 25 %, 4 classes); KD and KD + RKD each >= 3 points above the
-obfuscated-only student, and their mean gain >= 5. ``PRIVACY_PROOF_SEED=k`` re-runs everything
+Margins asserted: teacher >= 70 on originals and >= 30 points better there than on obfuscated
+clips; students >= 45 (chance 25 %, 4 classes); KD and KD + RKD each >= 5 points above the
+obfuscated-only student, and their mean gain >= 7. ``PRIVACY_PROOF_SEED=k`` re-runs everything
 (generated data and training) with seed k.
 """
 import json
@@ -97,7 +99,7 @@ def results(tmp_path_factory):
 
 def test_obfuscation_hurts_the_teacher(results):
     """The face cue is clean, so the teacher reads it; blurring the faces removes it."""
-    assert results['teacher_orig'] >= 55
+    assert results['teacher_orig'] >= 70
     assert results['teacher_orig'] - results['teacher_obf'] >= 30
 
 
@@ -105,12 +107,12 @@ def test_students_learn_the_body_cue(results):
     """All students see obfuscated clips only: above chance (25 %) means the body cue."""
     for key in ('student', 'kd', 'kd_rkd'):
         assert math.isfinite(results[key])
-        assert results[key] >= 40, key
+        assert results[key] >= 45, key
 
 
 def test_privileged_distillation_beats_the_obfuscated_only_student(results):
     """The teacher's soft targets on the originals carry the face's clean labels."""
     gain_kd = results['kd'] - results['student']
     gain_kd_rkd = results['kd_rkd'] - results['student']
-    assert gain_kd >= 3 and gain_kd_rkd >= 3, (gain_kd, gain_kd_rkd)
-    assert (gain_kd + gain_kd_rkd) / 2 >= 5, (gain_kd, gain_kd_rkd)
+    assert gain_kd >= 5 and gain_kd_rkd >= 5, (gain_kd, gain_kd_rkd)
+    assert (gain_kd + gain_kd_rkd) / 2 >= 7, (gain_kd, gain_kd_rkd)

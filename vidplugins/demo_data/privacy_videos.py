@@ -47,7 +47,7 @@ from ..utils.io import atomic_write, dump_json_atomic
 
 __all__ = ['generate_privacy_videos', 'face_texture', 'write_video', 'DEFAULT_SPLITS']
 
-DEFAULT_SPLITS = {'train': 48, 'test': 48}   # videos per class (the demo validates on nothing)
+DEFAULT_SPLITS = {'train': 96, 'test': 48}   # videos per class (the demo validates on nothing)
 _DIRECTIONS = [(1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (-1, -1), (1, -1), (-1, 1)]
 
 
