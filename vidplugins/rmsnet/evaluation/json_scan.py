@@ -214,6 +214,85 @@ def _class_index(buf, start, end, names, lengths):
     return -1
 
 
+def _next_member(buf, i, closer):
+    """After a member of a container: ``(start of the next member, 0)`` after a ``,``,
+    ``(index after the container, 1)`` at ``closer``, else ``(-1, -1)``."""
+    n = len(buf)
+    i = _skip_ws(buf, i)
+    if i < n and buf[i] == 44:
+        return _skip_ws(buf, i + 1), 0
+    if i < n and buf[i] == closer:
+        return i + 1, 1
+    return -1, -1
+
+
+def _read_entry(buf, i, field_names, field_lengths, start, end, is_string, stack):
+    """Validate the entry object opening at ``buf[i]`` and find its read fields' value texts.
+
+    Fills ``start`` / ``end`` / ``is_string`` (4,) for ``label``, ``half``, ``position``,
+    ``confidence`` (-1: absent). Returns the index after the entry, or -1 to fall back (invalid
+    JSON, a repeated read field, or a read field whose value is not a string or a number).
+    """
+    n = len(buf)
+    for f in range(4):
+        start[f], end[f], is_string[f] = -1, -1, False
+    if i >= n or buf[i] != 123:
+        return -1
+    i = _skip_ws(buf, i + 1)
+    if i < n and buf[i] == 125:
+        return -1  # an empty entry lacks the fields
+    while True:
+        if i >= n or buf[i] != 34:
+            return -1
+        key_end = _string_end(buf, i)
+        if key_end < 0:
+            return -1
+        field = _field_id(buf, i + 1, key_end, field_names, field_lengths)
+        if field == 4:  # "predictions" inside an entry is just another key
+            field = -1
+        i = _key_then_colon(buf, i)
+        if i < 0 or i >= n or (field >= 0 and start[field] >= 0):
+            return -1
+        c = buf[i]
+        if c == 34:
+            j = _string_end(buf, i)
+            if j < 0:
+                return -1
+            if field >= 0:
+                start[field], end[field], is_string[field] = i + 1, j, True
+            i = j + 1
+        elif c == 45 or _is_digit(c):
+            j = _number_end(buf, i, n)
+            if j < 0:
+                return -1
+            if field >= 0:
+                start[field], end[field] = i, j
+            i = j
+        else:
+            if field >= 0:
+                return -1  # null, true, a list... for a read field
+            i = _value_end(buf, i, stack)
+            if i < 0:
+                return -1
+        i, closed = _next_member(buf, i, 125)
+        if closed < 0:
+            return -1
+        if closed:
+            return i
+
+
+def _digits_value(buf, s, e):
+    """The integer spelled by 1 to 18 decimal digits ``buf[s:e]``, or -1."""
+    if e - s < 1 or e - s > 18:
+        return -1
+    value = 0
+    for k in range(s, e):
+        if not _is_digit(buf[k]):
+            return -1
+        value = value * 10 + (buf[k] - 48)
+    return value
+
+
 def _scan(buf, field_names, field_lengths, names, lengths, strict_labels, label, half,
           position, conf_start, conf_end):
     """Fill the output columns from ``buf``; returns (status, number of entries).
@@ -232,7 +311,6 @@ def _scan(buf, field_names, field_lengths, names, lengths, strict_labels, label,
     start = np.empty(4, np.int64)  # per read field of the current entry: value text bounds
     end = np.empty(4, np.int64)
     is_string = np.empty(4, np.bool_)
-    capacity = len(label)
     count = 0
     found = False
     i = _skip_ws(buf, 0)
@@ -241,7 +319,7 @@ def _scan(buf, field_names, field_lengths, names, lengths, strict_labels, label,
     i = _skip_ws(buf, i + 1)
     if i < n and buf[i] == 125:
         return FALLBACK, 0  # no "predictions": the caller's parser reports it
-    while True:
+    while True:  # the top-level members
         if i >= n or buf[i] != 34:
             return FALLBACK, 0
         key_end = _string_end(buf, i)
@@ -260,104 +338,38 @@ def _scan(buf, field_names, field_lengths, names, lengths, strict_labels, label,
                 return FALLBACK, 0
             found = True
             i = _skip_ws(buf, i + 1)
+            closed = 0
             if i < n and buf[i] == 93:
-                i += 1
-            else:
-                while True:  # one entry per iteration
-                    if i >= n or buf[i] != 123 or count == capacity:
-                        return FALLBACK, 0
-                    for f in range(4):
-                        start[f], end[f], is_string[f] = -1, -1, False
-                    i = _skip_ws(buf, i + 1)
-                    if i < n and buf[i] == 125:
-                        return FALLBACK, 0  # an empty entry lacks the fields
-                    while True:  # one key per iteration
-                        if i >= n or buf[i] != 34:
-                            return FALLBACK, 0
-                        key_end = _string_end(buf, i)
-                        if key_end < 0:
-                            return FALLBACK, 0
-                        field = _field_id(buf, i + 1, key_end, field_names, field_lengths)
-                        if field == 4:
-                            field = -1
-                        i = _key_then_colon(buf, i)
-                        if i < 0 or i >= n:
-                            return FALLBACK, 0
-                        c = buf[i]
-                        if field >= 0 and start[field] >= 0:
-                            return FALLBACK, 0  # repeated key
-                        if c == 34:
-                            j = _string_end(buf, i)
-                            if j < 0:
-                                return FALLBACK, 0
-                            if field >= 0:
-                                start[field], end[field], is_string[field] = i + 1, j, True
-                            i = j + 1
-                        elif c == 45 or _is_digit(c):
-                            j = _number_end(buf, i, n)
-                            if j < 0:
-                                return FALLBACK, 0
-                            if field >= 0:
-                                start[field], end[field] = i, j
-                            i = j
-                        else:
-                            if field >= 0:
-                                return FALLBACK, 0  # null, true, a list... for a read field
-                            i = _value_end(buf, i, stack)
-                            if i < 0:
-                                return FALLBACK, 0
-                        i = _skip_ws(buf, i)
-                        if i < n and buf[i] == 44:
-                            i = _skip_ws(buf, i + 1)
-                            continue
-                        if i < n and buf[i] == 125:
-                            i += 1
-                            break
-                        return FALLBACK, 0
-                    # The entry's columns.
-                    if start[_LABEL] < 0 or start[_HALF] < 0 or start[_POSITION] < 0 \
-                            or not is_string[_LABEL]:
-                        return FALLBACK, 0
-                    cls = _class_index(buf, start[_LABEL], end[_LABEL], names, lengths)
-                    if cls < 0 and strict_labels:
-                        return FALLBACK, 0
-                    s = start[_HALF]
-                    if end[_HALF] - s != 1 or (buf[s] != 49 and buf[s] != 50):
-                        return FALLBACK, 0
-                    s, e = start[_POSITION], end[_POSITION]
-                    if e - s < 1 or e - s > 18:
-                        return FALLBACK, 0
-                    value = 0
-                    for k in range(s, e):
-                        if not _is_digit(buf[k]):
-                            return FALLBACK, 0
-                        value = value * 10 + (buf[k] - 48)
-                    label[count] = cls
-                    half[count] = buf[start[_HALF]] - 48
-                    position[count] = value
-                    conf_start[count], conf_end[count] = -1, -1
-                    if cls >= 0:
-                        s, e = start[_CONFIDENCE], end[_CONFIDENCE]
-                        if s < 0 or (is_string[_CONFIDENCE] and _number_end(buf, s, e) != e):
-                            return FALLBACK, 0
-                        conf_start[count], conf_end[count] = s, e
-                    count += 1
-                    i = _skip_ws(buf, i)
-                    if i < n and buf[i] == 44:
-                        i = _skip_ws(buf, i + 1)
-                        continue
-                    if i < n and buf[i] == 93:
-                        i += 1
-                        break
+                i, closed = i + 1, 1
+            while not closed:  # the entries
+                if count == len(label):
                     return FALLBACK, 0
-        i = _skip_ws(buf, i)
-        if i < n and buf[i] == 44:
-            i = _skip_ws(buf, i + 1)
-            continue
-        if i < n and buf[i] == 125:
-            i += 1
+                i = _read_entry(buf, i, field_names, field_lengths, start, end, is_string, stack)
+                if i < 0 or start[_LABEL] < 0 or start[_HALF] < 0 or start[_POSITION] < 0 \
+                        or not is_string[_LABEL]:
+                    return FALLBACK, 0
+                cls = _class_index(buf, start[_LABEL], end[_LABEL], names, lengths)
+                h = start[_HALF]
+                value = _digits_value(buf, start[_POSITION], end[_POSITION])
+                if (cls < 0 and strict_labels) or end[_HALF] - h != 1 \
+                        or (buf[h] != 49 and buf[h] != 50) or value < 0:
+                    return FALLBACK, 0
+                label[count], half[count], position[count] = cls, buf[h] - 48, value
+                conf_start[count], conf_end[count] = -1, -1
+                if cls >= 0:  # only kept entries need a confidence, as upstream reads it
+                    s, e = start[_CONFIDENCE], end[_CONFIDENCE]
+                    if s < 0 or (is_string[_CONFIDENCE] and _number_end(buf, s, e) != e):
+                        return FALLBACK, 0
+                    conf_start[count], conf_end[count] = s, e
+                count += 1
+                i, closed = _next_member(buf, i, 93)
+                if closed < 0:
+                    return FALLBACK, 0
+        i, closed = _next_member(buf, i, 125)
+        if closed < 0:
+            return FALLBACK, 0
+        if closed:
             break
-        return FALLBACK, 0
     if _skip_ws(buf, i) != n or not found:
         return FALLBACK, 0
     return OK, count
@@ -383,8 +395,8 @@ def _join_spans(buf, starts, ends):
 
 
 _FUNCTIONS = ('_skip_ws', '_string_end', '_is_digit', '_number_end', '_literal_end',
-              '_key_then_colon', '_value_end', '_row_equals', '_field_id', '_class_index', '_scan',
-              '_join_spans')
+              '_key_then_colon', '_value_end', '_row_equals', '_field_id', '_class_index',
+              '_next_member', '_read_entry', '_digits_value', '_scan', '_join_spans')
 if numba is not None:  # compile the helpers first: the later ones call the jitted earlier ones
     for _name in _FUNCTIONS:
         globals()[_name] = _jit(globals()[_name])
