@@ -59,7 +59,7 @@ wheel_dir=$CACHE/wheels/mmcv-$mmcv_ver-torch-$torch_tag-$flavour
 installed_for=$(cat "$VENV/.mmcv-built-for" 2>/dev/null || true)
 if [ "$installed_for" != "$mmcv_ver-$torch_tag-$flavour" ] || ! "$PY" -c 'from mmcv.ops import RoIAlign' >/dev/null 2>&1; then
   if ! ls "$wheel_dir"/mmcv-*.whl >/dev/null 2>&1; then
-    log "compiling mmcv $mmcv_ver ops for torch $torch_tag ($flavour, MAX_JOBS=$MAX_JOBS; about 15 min on 2 cores)"
+    log "compiling mmcv $mmcv_ver ops for torch $torch_tag ($flavour, MAX_JOBS=$MAX_JOBS; under 10 min on 2 cores)"
     src=$(mktemp -d)
     "$PY" -m pip download --quiet --no-deps --no-binary mmcv --no-build-isolation \
       "mmcv==$mmcv_ver" -d "$src"
