@@ -125,7 +125,8 @@ def test_metafile_lists_every_config_with_its_parameters():
 
 def test_averaged_features_config_reads_both_feature_sets():
     # Table 3.3 "16x8 + 8x8": the 8x8 model on the mean of the two 2304-d sets of the same boxes
-    avg, base = cfg_of('stage_slowfast-nl-8x8-16x8-avg_ava22'), cfg_of('stage_slowfast-nl-8x8_ava22')
+    avg = cfg_of('stage_slowfast-nl-8x8-16x8-avg_ava22')
+    base = cfg_of('stage_slowfast-nl-8x8_ava22')
     assert avg.model == base.model and avg.model.actor_dim == 2304
     for split in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         ds, ds16 = avg[split].dataset, cfg_of('stage_slowfast-nl-16x8_ava22')[split].dataset

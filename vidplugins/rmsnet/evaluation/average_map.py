@@ -164,8 +164,8 @@ def _ground_truth_columns_fast(data, framerate: int):
 
     The vectorised equivalent of ``read_labels(..., unknown='skip')`` for files whose every
     annotation is a dict with a canonical ``gameTime``, a string ``label`` and a non-negative
-    integer ``position`` (number or string); returns None otherwise (the caller then parses annotation by
-    annotation, with the same results and error messages).
+    integer ``position`` (number or string); returns None otherwise (the caller then parses
+    annotation by annotation, with the same results and error messages).
     """
     try:
         annotations = data['annotations']
