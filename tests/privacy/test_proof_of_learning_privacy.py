@@ -23,10 +23,10 @@ Earlier designs failed the margin on some seed: 192 training clips for 20 epochs
 fits the noisy labels and reaches only 56-68 % on originals; KD gain +0.5 on seed 2), 30 % noisy
 labels (KD gain -1.6 on one seed), a drift-only body cue (students near chance).
 
-How much of the body cue the teacher also learns varies from run to run (CPU thread scheduling
-and the thread count change the trained weights), and with it its accuracy on obfuscated clips:
-seed 0 in the full CI suite gave 82.8 / 67.2 / 65.6 / 83.9 / 84.9 (gains +18.2, +19.3), alone
-86.5 / 33.9 / 66.1 / 84.9 / 84.4 (+18.8, +18.2).
+Those runs predate a fix of the generator: x264 (even on one thread) wrote about 1 video in 6
+differently from run to run, so the trained models differed too (seed 0 gave teacher-on-obfuscated
+accuracies from 33.9 to 67.2 and KD gains from +6.3 to +26). The videos are now bit-identical for
+a seed (``write_video``); seed 0 then gives 85.4 / 47.4 / 65.1 / 85.4 / 82.3 (gains +20.3, +17.2).
 
 Margins asserted: teacher >= 70 on originals and >= 10 points better there than on obfuscated
 clips; students >= 45 (chance 25 %, 4 classes); KD and KD + RKD each >= 5 points above the
