@@ -156,3 +156,30 @@ def test_demo_face_textures_have_equal_means_and_differ():
     textures = [face_texture(c, 8) for c in range(6)]
     assert all(t.mean() == 0.5 for t in textures)
     assert len({t.tobytes() for t in textures}) == 6
+
+
+def test_demo_videos_are_bit_identical_for_a_seed(tmp_path):
+    """The generated set must not depend on encoder scheduling (x264's defaults wrote about one
+    video in six differently from run to run, so trained models differed between runs)."""
+    from vidplugins.demo_data.privacy_videos import generate_privacy_videos
+    splits = {'train': 3, 'test': 1}
+    for run in ('a', 'b'):
+        generate_privacy_videos(str(tmp_path / run), splits=splits, seed=3)
+    files = sorted(p.relative_to(tmp_path / 'a') for p in (tmp_path / 'a').rglob('*.mp4'))
+    assert len(files) == 2 * 4 * (3 + 1)  # originals + obfuscated, 4 classes
+    for rel in files:
+        assert (tmp_path / 'a' / rel).read_bytes() == (tmp_path / 'b' / rel).read_bytes(), rel
+
+
+def test_rgb_to_yuv420p_matches_bt601_by_hand():
+    from vidplugins.demo_data.privacy_videos import rgb_to_yuv420p
+    frame = np.zeros((4, 2, 3), np.uint8)
+    frame[..., 0] = 255  # red: Y = 16 + 0.257 * 255, U = 128 - 0.148 * 255, V = 128 + 0.439 * 255
+    frame[2:] = 0        # black below: Y = 16, U = V = 128; chroma averages 2 x 2 pixels
+    yuv = rgb_to_yuv420p(frame)
+    assert yuv.shape == (6, 2)
+    np.testing.assert_array_equal(yuv[:4], [[82, 82], [82, 82], [16, 16], [16, 16]])
+    np.testing.assert_array_equal(yuv[4], [90, 128])   # U plane (2 x 1), packed in one row
+    np.testing.assert_array_equal(yuv[5], [240, 128])  # V plane
+    with pytest.raises(ValueError, match='multiple of 4'):
+        rgb_to_yuv420p(np.zeros((6, 2, 3), np.uint8))

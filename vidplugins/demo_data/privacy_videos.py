@@ -74,8 +74,12 @@ def body_texture(cls: int, height: int, width: int, period: int = 4) -> np.ndarr
 
 
 def rgb_to_yuv420p(frame: np.ndarray) -> np.ndarray:
-    """(H, W, 3) uint8 RGB (H, W even) -> (3H/2, W) uint8 planar YUV 4:2:0, BT.601 limited range
-    (FFmpeg's default for this conversion), chroma averaged over 2 x 2 pixels."""
+    """(H, W, 3) uint8 RGB -> (3H/2, W) uint8 planar YUV 4:2:0 as PyAV packs it (H a multiple of
+    4, W even), BT.601 limited range (FFmpeg's default for this conversion), chroma averaged over
+    2 x 2 pixels."""
+    if frame.shape[0] % 4 or frame.shape[1] % 2:
+        raise ValueError(f'frame of {frame.shape[:2]} pixels: height must be a multiple of 4 and '
+                         f'width even for YUV 4:2:0')
     rgb = frame.astype(np.float64)
     r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
     y = 16 + 0.257 * r + 0.504 * g + 0.098 * b
