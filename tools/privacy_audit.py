@@ -1,13 +1,16 @@
 """Audit videos for residual faces / bodies and compute the dataset statistics of thesis Fig. 5.3.
 
     python tools/privacy_audit.py ROOT --out audit.json [--plot fig53.png] [--list train.txt]
+        [--show-dir flagged/]
 
 Runs detectors independent of the anonymiser (OpenCV Haar cascade candidates verified by a face
 landmark model on the upscaled crop for faces, OpenCV HOG for people) on every ``--stride``-th frame of each
 video under ROOT. Per video: faces / bodies found (on anonymised output: residuals). Per class (the
 parent folder, or the label of ``--list``, an mmaction2 ``<path> <label>`` file): % of videos with
 faces / bodies and mean instances per frame. ``--max-residual-faces N`` makes the exit status 1 when
-more than N faces are found in total (a CI gate for anonymised output).
+more than N faces are found in total (a CI gate for anonymised output). ``--show-dir DIR`` writes
+every frame with a flagged face, its boxes drawn, to ``DIR/<video>/<frame>.jpg``, so a person can
+tell a residual face from a false alarm.
 """
 import argparse
 import json
@@ -27,6 +30,8 @@ def parse_args(argv=None):
     p.add_argument('--no-face', action='store_true')
     p.add_argument('--no-body', action='store_true')
     p.add_argument('--max-residual-faces', type=int, default=None)
+    p.add_argument('--show-dir', default=None,
+                   help='write the frames with flagged faces, boxes drawn, under this folder')
     p.add_argument('--max-residual-bodies', type=int, default=None)
     return p.parse_args(argv)
 
@@ -36,7 +41,8 @@ def main(argv=None) -> int:
     import os.path as osp
 
     import vidplugins  # noqa: F401
-    from vidplugins.privacy.audit import (audit_dataset, classes_from_list, plot_statistics)
+    from vidplugins.privacy.audit import (audit_dataset, classes_from_list, draw_flagged_frames,
+                                          plot_statistics)
     from vidplugins.utils.io import dump_json_atomic
     root, videos = args.root, None
     if osp.isfile(root):
@@ -57,6 +63,13 @@ def main(argv=None) -> int:
     dump_json_atomic(report, args.out, indent=1)
     if args.plot:
         plot_statistics(report['classes'], args.plot, title=osp.basename(osp.abspath(root)))
+    if args.show_dir:
+        n_img = 0
+        for rel, rec in report['videos'].items():
+            if rec.get('face_boxes'):
+                n_img += len(draw_flagged_frames(osp.join(root, rel), rec['face_boxes'],
+                                                 osp.join(args.show_dir, rel)))
+        print(f'{n_img} flagged frames written under {args.show_dir}')
     s = report['summary']
     print(json.dumps(s))
     for rel, rec in report['videos'].items():

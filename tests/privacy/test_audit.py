@@ -45,3 +45,27 @@ def test_audit_counts_box_file_instances_and_plots(tmp_path):
     png = tmp_path / 'fig53.png'
     plot_statistics(rep['classes'], str(png))
     assert png.read_bytes()[:4] == b'\x89PNG'
+
+
+def test_draw_flagged_frames_writes_each_flagged_frame_with_its_box(tmp_path):
+    """The frames the auditor flagged come out as JPEGs with the box drawn in red (the pixels on
+    the box's edge turn red, those inside keep the video's colour); a flag beyond the video's end
+    raises naming the file."""
+    import cv2
+    import numpy as np
+
+    from vidplugins.privacy.anonymizer import VideoReadError
+    from vidplugins.privacy.audit import draw_flagged_frames
+    video = str(tmp_path / 'a.mp4')
+    square_video(video, n=6, sidecar=False)
+    out = tmp_path / 'flagged'
+    paths = draw_flagged_frames(video, {'4': [[10, 6, 30, 26]], 1: [[0, 0, 8, 8]]}, str(out))
+    assert [p[-10:] for p in paths] == ['000001.jpg', '000004.jpg']
+    img = cv2.imread(paths[1])[..., ::-1]  # RGB
+    assert img.shape == (48, 64, 3)
+    edge = img[16, 10].astype(int)  # on the left edge of the box at frame 4
+    assert edge[0] > 180 and edge[1] < 90 and edge[2] < 90
+    orig = cv2.imread(paths[0])[..., ::-1].astype(int)
+    assert np.abs(orig[20, 40] - img[20, 40]).max() < 40  # off the boxes: the frame itself
+    with pytest.raises(VideoReadError, match='a.mp4.*\\[9\\]'):
+        draw_flagged_frames(video, {9: [[0, 0, 4, 4]]}, str(tmp_path / 'x'))

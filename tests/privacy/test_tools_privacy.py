@@ -36,6 +36,15 @@ def test_anonymize_and_audit_tools_on_generated_data(tmp_path):
     assert code == 0, err
     audit = json.load(open(tmp_path / 'a.json'))
     assert audit['summary']['faces'] == 0 and osp.getsize(tmp_path / 'a.png') > 0
+    # on the originals (box-file faces in all 4 frames) the flagged frames come out as pictures
+    os.remove(src / 'walk' / 'broken.avi')
+    code, out, err = run('tools/privacy_audit.py', str(src), '--out', str(tmp_path / 'b.json'),
+                         '--no-body', '--face-detector', '{"type": "BoxFileDetector"}',
+                         '--show-dir', str(tmp_path / 'flagged'), '--max-residual-faces', '0')
+    assert code == 1, err  # 4 faces > 0
+    assert '4 flagged frames written' in out
+    assert sorted(os.listdir(tmp_path / 'flagged' / 'walk' / 'a.mp4')) == [
+        f'{i:06d}.jpg' for i in range(4)]
 
 
 def test_real_videos_audit_to_zero_residual_faces(tmp_path):

@@ -24,6 +24,7 @@ from .anonymizer import VideoReadError, list_videos, probe_video, read_frames
 from .detectors import build_detector
 
 __all__ = ['AUDIT_DETECTORS', 'audit_video', 'audit_dataset', 'class_statistics',
+           'draw_flagged_frames',
            'plot_statistics', 'classes_from_list', 'classes_from_folders']
 
 #: Default auditors: a different model family from the anonymiser defaults (mediapipe).
@@ -204,3 +205,46 @@ def plot_statistics(stats: dict, path: str, title: str = '') -> None:
         fig.savefig(f, format='png', dpi=100)
     plt.close(fig)
 
+
+
+def draw_flagged_frames(video_path: str, face_boxes: dict, out_dir: str,
+                        colour=(255, 0, 0)) -> list:
+    """Write every frame the auditor flagged, with its face boxes drawn, for a person to review.
+
+    An automatic auditor errs on the side of flagging (skin-coloured hands can pass it); this
+    turns a flag into a picture that settles it.
+
+    Args:
+        video_path: the audited video. face_boxes: ``{frame index: [[x1, y1, x2, y2], ...]}``
+            (``audit_video(..., keep_boxes=True)['face_boxes']``; JSON string keys work too).
+        out_dir: written as ``<out_dir>/<frame index:06d>.jpg`` (each file atomically).
+
+    Returns:
+        The paths written, in frame order.
+    """
+    import cv2
+
+    from vidplugins.utils.io import atomic_write
+    wanted = {int(k): v for k, v in face_boxes.items()}
+    written = []
+    if not wanted:
+        return written
+    last = max(wanted)
+    for i, frame in enumerate(read_frames(video_path)):
+        if i in wanted:
+            img = np.ascontiguousarray(frame[..., ::-1])  # RGB -> BGR for OpenCV
+            for x1, y1, x2, y2 in wanted[i]:
+                cv2.rectangle(img, (int(x1), int(y1)), (int(x2), int(y2)), colour[::-1], 2)
+            ok, buf = cv2.imencode('.jpg', img, [cv2.IMWRITE_JPEG_QUALITY, 90])
+            if not ok:
+                raise RuntimeError(f'{video_path}: could not encode frame {i} as JPEG')
+            path = osp.join(out_dir, f'{i:06d}.jpg')
+            with atomic_write(path, 'wb') as f:
+                f.write(buf.tobytes())
+            written.append(path)
+        if i >= last:
+            break
+    missing = sorted(set(wanted) - {int(osp.basename(p)[:6]) for p in written})
+    if missing:
+        raise VideoReadError(f'{video_path}: flagged frames {missing} are beyond the decoded frames')
+    return written
