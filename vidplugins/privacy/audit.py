@@ -246,5 +246,6 @@ def draw_flagged_frames(video_path: str, face_boxes: dict, out_dir: str,
             break
     missing = sorted(set(wanted) - {int(osp.basename(p)[:6]) for p in written})
     if missing:
-        raise VideoReadError(f'{video_path}: flagged frames {missing} are beyond the decoded frames')
+        raise VideoReadError(f'{video_path}: flagged frames {missing} are beyond its decoded '
+                             'frames')
     return written
