@@ -150,5 +150,6 @@ def main():
     print('privileged distillation ' + ('helps' if all(ok for _, ok in checks) else
                                         'did not show its margin in this run'))
 
+
 if __name__ == '__main__':
     main()

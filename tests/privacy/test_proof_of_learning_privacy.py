@@ -12,21 +12,15 @@ test labels are clean. So:
 
 Measured top-1 % (teacher on originals / on obfuscated, student without KD, KD, KD + RKD;
 seed = generator and training seed; 192 test clips, so one clip is 0.5 point; 384 training
-clips, 10 epochs):
-
-- this test (pytest, 2 threads): seed 0: 82.8 / 37.5 / 58.9 / 84.9 / 83.9 (gains +26.0, +25.0);
-  seed 1: 82.3 / 22.9 / 65.6 / 76.6 / 72.4 (gains +10.9, +6.8);
-  seed 2: 90.6 / 25.5 / 58.3 / 84.4 / 86.5 (gains +26.0, +28.1);
-- the same runs with one thread (numbers change with the thread count): seed 1: 85.9 / 39.6 /
-  64.6 / 75.0 / 78.1 (+10.4, +13.5); seed 2: 77.6 / 29.7 / 70.3 / 79.2 / 79.7 (+8.9, +9.4).
-Earlier designs failed the margin on some seed: 192 training clips for 20 epochs (the teacher
-fits the noisy labels and reaches only 56-68 % on originals; KD gain +0.5 on seed 2), 30 % noisy
-labels (KD gain -1.6 on one seed), a drift-only body cue (students near chance).
-
-Those runs predate a fix of the generator: x264 (even on one thread) wrote about 1 video in 6
-differently from run to run, so the trained models differed too (seed 0 gave teacher-on-obfuscated
-accuracies from 33.9 to 67.2 and KD gains from +6.3 to +26). The videos are now bit-identical for
-a seed (``write_video``); seed 0 then gives 85.4 / 47.4 / 65.1 / 85.4 / 82.3 (gains +20.3, +17.2).
+clips, 10 epochs): seed 0 gives 85.4 / 47.4 / 65.1 / 85.4 / 82.3 (gains +20.3, +17.2). The
+generated videos are bit-identical for a seed (``write_video``); before that fix x264 (even on one
+thread) wrote about 1 video in 6 differently from run to run, so trained models differed too
+(seed 0: teacher on obfuscated clips 33.9 to 67.2, KD gains +6.3 to +26). Runs before the fix,
+pytest with 2 threads: seed 0: 82.8 / 37.5 / 58.9 / 84.9 / 83.9; seed 1: 82.3 / 22.9 / 65.6 /
+76.6 / 72.4 (gains +10.9, +6.8); seed 2: 90.6 / 25.5 / 58.3 / 84.4 / 86.5; numbers also change
+with the thread count. Earlier generator designs failed the margin on some seed: 192 training
+clips for 20 epochs (the teacher fits the noisy labels; KD gain +0.5 on seed 2), 30 % noisy labels
+(KD gain -1.6 on one seed), a drift-only body cue (students near chance).
 
 Margins asserted: teacher >= 70 on originals and >= 10 points better there than on obfuscated
 clips; students >= 45 (chance 25 %, 4 classes); KD and KD + RKD each >= 5 points above the

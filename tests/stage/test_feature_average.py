@@ -121,3 +121,22 @@ def test_export_boxes_keeps_the_box_order(tmp_path):
     props = read_proposals(out)
     assert np.allclose(props[('v1', 902)], [BOX_B + [1.0], BOX_A + [1.0]])
     assert props[('v2', 1000)].shape == (0, 5)
+
+
+def test_export_feature_boxes_tool(tmp_path):
+    """The command-line tool writes the same proposal pkl; the SlowFast release needs --ann-file."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+    a = project_file(tmp_path / 'a.h5', {('v1', 902): ([[1, 2], [3, 4]], [BOX_B, BOX_A])})
+    out = str(tmp_path / 'boxes.pkl')
+    tool = 'tools/data/ava/export_feature_boxes.py'
+    p = subprocess.run([sys.executable, tool, a, '--out', out], cwd=REPO, capture_output=True,
+                       text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert '1 keyframes written' in p.stdout
+    assert np.allclose(read_proposals(out)[('v1', 902)], [BOX_B + [1.0], BOX_A + [1.0]])
+    p = subprocess.run([sys.executable, tool, a, '--format', 'stage-slowfast', '--out', out],
+                       cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert p.returncode != 0 and '--ann-file' in p.stderr

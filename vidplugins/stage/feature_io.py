@@ -509,7 +509,7 @@ class MeanFeatureReader:
             check_same_boxes(self.paths[0], r.path, key, first, entry, self.box_atol)
             feats.append(entry['feats'])
         out = dict(first)
-        out['feats'] = average_features(feats).reshape(first['feats'].shape)
+        out['feats'] = average_features(feats)
         return out
 
 
@@ -517,7 +517,8 @@ def export_boxes_as_proposals(reader, out_path: str) -> int:
     """Write every keyframe's boxes of ``reader`` as an mmaction2-style proposal pkl.
 
     ``{"video_id,timestamp": (N, 5) float32}`` (normalised boxes + score), in the reader's box
-    order: ``tools/data/ava/extract_actor_features.py --proposals OUT.pkl`` (no ``--ann-file``)
+    order (``tools/data/ava/export_feature_boxes.py`` on the command line):
+    ``tools/data/ava/extract_actor_features.py --proposals OUT.pkl`` (no ``--ann-file``)
     then extracts another backbone's features on exactly these boxes, as
     :class:`MeanFeatureReader` needs (e.g. SlowFast-NL 16x8 on the 8x8 release's boxes).
     Written atomically. Returns the number of keyframes.

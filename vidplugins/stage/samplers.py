@@ -14,7 +14,7 @@ used at test time too.
 """
 from __future__ import annotations
 
-from typing import Iterator, List, Optional, Sequence
+from typing import Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 from mmengine.dist import get_dist_info, sync_random_seed
@@ -33,23 +33,29 @@ def keyframe_blocks(num_keyframes: int, block_size: int,
     return [idx[i:i + block_size] for i in range(0, num_keyframes, block_size)]
 
 
-def keyframe_order(dataset) -> np.ndarray:
-    """Indices of ``dataset`` sorted by (``video_id``, ``timestamp``) of ``get_data_info(i)``.
-
-    A dataset without ``get_data_info`` (a plain sequence) is taken as sorted. A data info
-    without ``video_id`` / ``timestamp`` raises ``KeyError`` naming the index.
-    """
-    n = len(dataset)
+def keyframe_keys(dataset) -> Optional[List[Tuple[str, int]]]:
+    """``(video_id, timestamp)`` of every item's ``get_data_info(i)``, or None for a dataset
+    without ``get_data_info`` (a plain sequence, taken as sorted). A data info without
+    ``video_id`` / ``timestamp`` raises ``KeyError`` naming the index."""
     if not hasattr(dataset, 'get_data_info'):
-        return np.arange(n)
+        return None
     keys = []
-    for i in range(n):
+    for i in range(len(dataset)):
         info = dataset.get_data_info(i)
         if 'video_id' not in info or 'timestamp' not in info:
             raise KeyError(f'{type(dataset).__name__} item {i}: data info needs video_id and '
                            f'timestamp to order keyframes, has {sorted(info)}')
         keys.append((str(info['video_id']), int(info['timestamp'])))
-    return np.array(sorted(range(n), key=keys.__getitem__), dtype=np.int64).reshape(n)
+    return keys
+
+
+def keyframe_order(dataset, keys: Optional[List[Tuple[str, int]]] = None) -> np.ndarray:
+    """Indices of ``dataset`` sorted by (``video_id``, ``timestamp``) (see :func:`keyframe_keys`;
+    ``keys``: those already read)."""
+    keys = keyframe_keys(dataset) if keys is None else keys
+    if keys is None:
+        return np.arange(len(dataset))
+    return np.array(sorted(range(len(keys)), key=keys.__getitem__), dtype=np.int64)
 
 
 @DATA_SAMPLERS.register_module()
@@ -166,12 +172,12 @@ class KeyframeBlockTestSampler(Sampler):
         self.block_size = int(block_size)
         self.per_video = per_video
         self.rank, self.world_size = get_dist_info()
-        order = keyframe_order(dataset)
+        keys = keyframe_keys(dataset)
+        order = keyframe_order(dataset, keys)
         if per_video:
-            if not hasattr(dataset, 'get_data_info'):
+            if keys is None:
                 raise TypeError('per_video=True needs a dataset with get_data_info (video_id)')
-            videos = [str(dataset.get_data_info(i)['video_id']) for i in range(len(dataset))]
-            blocks = video_blocks(order, videos, self.block_size)
+            blocks = video_blocks(order, [video for video, _ in keys], self.block_size)
         else:
             blocks = keyframe_blocks(len(dataset), self.block_size, order)
         lo = self.rank * len(blocks) // self.world_size

@@ -200,17 +200,12 @@ def _row_equals(buf, start, end, table, row, length):
     return True
 
 
-def _field_id(buf, start, end, field_names, field_lengths):
-    for f in range(field_names.shape[0]):
-        if _row_equals(buf, start, end, field_names, f, field_lengths[f]):
-            return f
-    return -1
-
-
-def _class_index(buf, start, end, names, lengths):
-    for c in range(names.shape[0]):
-        if _row_equals(buf, start, end, names, c, lengths[c]):
-            return c
+def _row_index(buf, start, end, table, lengths):
+    """Index of the row of ``table`` (NUL-padded words, ``lengths``) that ``buf[start:end]``
+    spells, or -1 (field names and class names alike)."""
+    for r in range(table.shape[0]):
+        if _row_equals(buf, start, end, table, r, lengths[r]):
+            return r
     return -1
 
 
@@ -247,7 +242,7 @@ def _read_entry(buf, i, field_names, field_lengths, start, end, is_string, stack
         key_end = _string_end(buf, i)
         if key_end < 0:
             return -1
-        field = _field_id(buf, i + 1, key_end, field_names, field_lengths)
+        field = _row_index(buf, i + 1, key_end, field_names, field_lengths)
         if field == 4:  # "predictions" inside an entry is just another key
             field = -1
         i = _key_then_colon(buf, i)
@@ -325,7 +320,7 @@ def _scan(buf, field_names, field_lengths, names, lengths, strict_labels, label,
         key_end = _string_end(buf, i)
         if key_end < 0:
             return FALLBACK, 0
-        is_predictions = _field_id(buf, i + 1, key_end, field_names, field_lengths) == 4
+        is_predictions = _row_index(buf, i + 1, key_end, field_names, field_lengths) == 4
         i = _key_then_colon(buf, i)
         if i < 0 or i >= n:
             return FALLBACK, 0
@@ -348,7 +343,7 @@ def _scan(buf, field_names, field_lengths, names, lengths, strict_labels, label,
                 if i < 0 or start[_LABEL] < 0 or start[_HALF] < 0 or start[_POSITION] < 0 \
                         or not is_string[_LABEL]:
                     return FALLBACK, 0
-                cls = _class_index(buf, start[_LABEL], end[_LABEL], names, lengths)
+                cls = _row_index(buf, start[_LABEL], end[_LABEL], names, lengths)
                 h = start[_HALF]
                 value = _digits_value(buf, start[_POSITION], end[_POSITION])
                 if (cls < 0 and strict_labels) or end[_HALF] - h != 1 \
@@ -395,7 +390,7 @@ def _join_spans(buf, starts, ends):
 
 
 _FUNCTIONS = ('_skip_ws', '_string_end', '_is_digit', '_number_end', '_literal_end',
-              '_key_then_colon', '_value_end', '_row_equals', '_field_id', '_class_index',
+              '_key_then_colon', '_value_end', '_row_equals', '_row_index',
               '_next_member', '_read_entry', '_digits_value', '_scan', '_join_spans')
 if numba is not None:  # compile the helpers first: the later ones call the jitted earlier ones
     for _name in _FUNCTIONS:
