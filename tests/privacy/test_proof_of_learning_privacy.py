@@ -12,7 +12,9 @@ test labels are clean. So:
 
 Measured top-1 % (teacher on originals / on obfuscated, student without KD, KD, KD + RKD;
 seed = generator and training seed; 192 test clips, so one clip is 0.5 point; 384 training
-clips, 10 epochs): seed 0 gives 85.4 / 47.4 / 65.1 / 85.4 / 82.3 (gains +20.3, +17.2). The
+clips, 10 epochs): seed 0: 85.4 / 47.4 / 65.1 / 85.4 / 82.3 (gains +20.3, +17.2); seed 1:
+83.3 / 32.8 / 69.3 / 77.1 / 76.0 (+7.8, +6.8); seed 2: 80.7 / 31.8 / 63.5 / 80.7 / 80.7 (+17.2,
++17.2). The
 generated videos are bit-identical for a seed (``write_video``); before that fix x264 (even on one
 thread) wrote about 1 video in 6 differently from run to run, so trained models differed too
 (seed 0: teacher on obfuscated clips 33.9 to 67.2, KD gains +6.3 to +26). Runs before the fix,
