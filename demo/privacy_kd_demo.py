@@ -98,7 +98,8 @@ def _generated_with_defaults(data_root, seed, generate):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--work-dir', default=osp.join(ROOT, 'work_dirs', 'privacy_demo'))
     parser.add_argument('--data-root', default=osp.join(ROOT, 'data', 'privacy_demo'))
     parser.add_argument('--seed', type=int, default=0,

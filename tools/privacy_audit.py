@@ -8,9 +8,16 @@ landmark model on the upscaled crop for faces, OpenCV HOG for people) on every `
 video under ROOT. Per video: faces / bodies found (on anonymised output: residuals). Per class (the
 parent folder, or the label of ``--list``, an mmaction2 ``<path> <label>`` file): % of videos with
 faces / bodies and mean instances per frame. ``--max-residual-faces N`` makes the exit status 1 when
-more than N faces are found in total (a CI gate for anonymised output). ``--show-dir DIR`` writes
-every frame with a flagged face, its boxes drawn, to ``DIR/<video>/<frame>.jpg``, so a person can
-tell a residual face from a false alarm.
+more than N faces are found in total (a CI gate for anonymised output); the failure lists the
+videos and frames. ``--show-dir DIR`` writes every frame with a flagged face, its boxes drawn, to
+``DIR/<video>/<frame>.jpg``, so a person can tell a residual face from a false alarm.
+
+Nothing is left out silently: image files are audited as one-frame videos; a video that cannot be
+read, or decodes to fewer frames than its container declares (truncated), is listed with its
+error; files of other types (and rawframes folders, not audited) are listed and counted in the
+report. Exit status: 2 when ROOT does not exist or holds no video; 1 when a gate is exceeded or
+any listed video was not audited completely (so ``--max-residual-faces 0`` passes only when every
+video was audited and showed no face); else 0.
 """
 import argparse
 import json
@@ -18,7 +25,8 @@ import sys
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('root', help='folder of videos (or one video)')
     p.add_argument('--out', required=True, help='JSON report path')
     p.add_argument('--plot', default=None, help='bar plot PNG path (Fig. 5.3)')
@@ -43,10 +51,19 @@ def main(argv=None) -> int:
     import vidplugins  # noqa: F401
     from vidplugins.privacy.audit import (audit_dataset, classes_from_list, draw_flagged_frames,
                                           plot_statistics)
+    from vidplugins.privacy.anonymizer import VideoReadError, probe_video
+    from vidplugins.privacy.inputs import walk_inputs
     from vidplugins.utils.io import dump_json_atomic
-    root, videos = args.root, None
+    root, videos, unknown, not_audited = args.root, None, [], []
+    if not osp.exists(root):
+        print(f'privacy_audit: error: ROOT {root} does not exist', file=sys.stderr)
+        return 2
     if osp.isfile(root):
         root, videos = osp.dirname(osp.abspath(root)), [osp.basename(root)]
+    elif not args.list:
+        items, unknown = walk_inputs(root)
+        videos = [it.rel for it in items if it.kind in ('video', 'image')]
+        not_audited = [it.rel for it in items if it.kind not in ('video', 'image')]
     classes = None
     if args.list:
         names = None
@@ -56,10 +73,30 @@ def main(argv=None) -> int:
         classes = classes_from_list(args.list, names)
         if videos is None:
             videos = sorted(classes)
+    if not videos:
+        print(f'privacy_audit: error: no video found under {root} ({len(unknown)} files of other '
+              f'types, {len(not_audited)} rawframes folders)', file=sys.stderr)
+        return 2
     report = audit_dataset(root, classes, args.stride,
                            False if args.no_face else args.face_detector,
                            False if args.no_body else args.body_detector, videos=videos,
                            keep_boxes=True)
+    incomplete = []
+    for rel, rec in report['videos'].items():  # truncated files decode fewer frames than declared
+        try:
+            declared = probe_video(osp.join(root, rel))['frames']
+        except VideoReadError:
+            declared = 0
+        if declared and rec['frames_total'] != declared:
+            rec['incomplete'] = True
+            incomplete.append(dict(video=rel, error=f'{osp.join(root, rel)}: decoded '
+                                   f'{rec["frames_total"]} frames but the container declares '
+                                   f'{declared} (truncated or corrupt)'))
+    report['incomplete'], report['unknown'] = incomplete, unknown
+    report['not_audited'] = [dict(video=r, error='rawframes folders are not audited')
+                             for r in not_audited]
+    s = report['summary']
+    s.update(incomplete=len(incomplete), unknown=len(unknown), not_audited=len(not_audited))
     dump_json_atomic(report, args.out, indent=1)
     if args.plot:
         plot_statistics(report['classes'], args.plot, title=osp.basename(osp.abspath(root)))
@@ -70,16 +107,35 @@ def main(argv=None) -> int:
                 n_img += len(draw_flagged_frames(osp.join(root, rel), rec['face_boxes'],
                                                  osp.join(args.show_dir, rel)))
         print(f'{n_img} flagged frames written under {args.show_dir}')
-    s = report['summary']
     print(json.dumps(s))
     for rel, rec in report['videos'].items():
         print(f'{rel}: faces={rec.get("faces", "-")} bodies={rec.get("bodies", "-")} '
               f'frames={rec["frames"]}')
-    for sk in report['skipped']:
-        print(f'skipped: {sk["video"]}: {sk["error"]}', file=sys.stderr)
-    bad = (args.max_residual_faces is not None and s.get('faces', 0) > args.max_residual_faces) \
-        or (args.max_residual_bodies is not None and s.get('bodies', 0) > args.max_residual_bodies)
-    return 1 if bad else 0
+    for key in ('skipped', 'incomplete', 'not_audited'):
+        for sk in report[key]:
+            print(f'{key}: {sk["video"]}: {sk["error"]}', file=sys.stderr)
+    if unknown:
+        more = f' (and {len(unknown) - 5} more)' if len(unknown) > 5 else ''
+        print(f'{len(unknown)} files of unknown type not audited: {", ".join(unknown[:5])}{more}',
+              file=sys.stderr)
+    status = 0
+    missed = len(report['skipped']) + len(incomplete) + len(not_audited)
+    if missed:
+        print(f'{missed} of {s["videos"] + len(not_audited)} listed videos were not audited '
+              'completely (see above)', file=sys.stderr)
+        status = 1
+    for name, limit in (('faces', args.max_residual_faces), ('bodies', args.max_residual_bodies)):
+        if limit is not None and s.get(name, 0) > limit:
+            print(f'gate failed: {s.get(name, 0)} {name} > --max-residual-{name} {limit}',
+                  file=sys.stderr)
+            if name == 'faces':
+                for rel, rec in report['videos'].items():
+                    if rec.get('face_boxes'):
+                        frames = sorted(int(k) for k in rec['face_boxes'])
+                        print(f'  {rel}: {rec["faces"]} faces in frames {frames}', file=sys.stderr)
+            status = 1
+    print(f'report: {args.out}')
+    return status
 
 
 if __name__ == '__main__':

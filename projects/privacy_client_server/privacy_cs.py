@@ -8,13 +8,20 @@ class scores. Transport: HTTP on localhost with the standard library; the payloa
 
     server: python projects/privacy_client_server/privacy_cs.py serve CONFIG CHECKPOINT --port 8765
     client: python projects/privacy_client_server/privacy_cs.py send VIDEO --url http://127.0.0.1:8765
+
+Errors a user can cause (a missing or undecodable video, a server that is not running, a missing
+config or checkpoint, a model that fails on the clip) end the command with one line naming the
+file or URL and exit status 1, not a traceback; the server answers a failing request with its
+error as JSON (HTTP 400 / 500) and keeps serving.
 """
 from __future__ import annotations
 
 import argparse
 import io
 import json
+import sys
 import threading
+import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Optional
@@ -23,6 +30,10 @@ import cv2
 import numpy as np
 
 MAX_PAYLOAD = 256 * 1024 * 1024
+
+
+class ServiceError(RuntimeError):
+    """The server cannot be reached or refused the request (the message says which and why)."""
 
 
 def encode_clip(frames: np.ndarray, meta: Optional[dict] = None) -> bytes:
@@ -68,13 +79,35 @@ class PrivacyClient:
             whole += int(res.whole)
         return np.stack(out), dict(whole_frames=whole)
 
+    def _request(self, req, timeout: float) -> dict:
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                return json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            try:
+                detail = json.loads(e.read()).get('error', '')
+            except Exception:  # noqa: BLE001 - not our server's JSON
+                detail = e.reason
+            raise ServiceError(f'{self.url}: the server answered {e.code}: {detail}') from e
+        except (urllib.error.URLError, OSError) as e:
+            reason = getattr(e, 'reason', e)
+            raise ServiceError(f'cannot reach the server at {self.url} ({reason}); is '
+                               '`privacy_cs.py serve` running there?') from e
+
+    def ping(self, timeout: float = 10) -> dict:
+        """``GET /health``: raises :class:`ServiceError` when the server is not reachable."""
+        return self._request(urllib.request.Request(self.url + '/health'), timeout)
+
     def predict(self, frames, timeout: float = 60) -> dict:
-        """Obfuscate ``frames`` ((T, H, W, 3) uint8 RGB) here, send, return the server's answer."""
+        """Obfuscate ``frames`` ((T, H, W, 3) uint8 RGB) here, send, return the server's answer.
+
+        Raises:
+            ServiceError: the server is unreachable or answered with an error.
+        """
         clip, stats = self.obfuscate(frames)
         req = urllib.request.Request(self.url + '/predict', data=encode_clip(clip, stats),
                                      headers={'Content-Type': 'application/octet-stream'})
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return json.loads(r.read())
+        return self._request(req, timeout)
 
 
 class RecognizerService:
@@ -110,6 +143,11 @@ def make_server(service, host: str = '127.0.0.1', port: int = 0) -> ThreadingHTT
     """An HTTP server answering ``POST /predict`` with ``service(clip)`` as JSON."""
 
     class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server API
+            if self.path != '/health':
+                return self._reply(404, dict(error=f'unknown path {self.path}'))
+            self._reply(200, dict(ok=True))
+
         def do_POST(self):  # noqa: N802 - http.server API
             if self.path != '/predict':
                 return self._reply(404, dict(error=f'unknown path {self.path}'))
@@ -120,7 +158,13 @@ def make_server(service, host: str = '127.0.0.1', port: int = 0) -> ThreadingHTT
                 frames, meta = decode_clip(self.rfile.read(n))
             except Exception as e:  # noqa: BLE001
                 return self._reply(400, dict(error=f'bad payload: {e}'))
-            self._reply(200, dict(service(frames), client=meta))
+            try:
+                answer = service(frames)
+            except Exception as e:  # noqa: BLE001 - the client gets the error, the server goes on
+                return self._reply(500, dict(error=f'the model failed on the clip '
+                                                   f'{tuple(frames.shape)}: '
+                                                   f'{type(e).__name__}: {e}'))
+            self._reply(200, dict(answer, client=meta))
 
         def _reply(self, code, obj):
             body = json.dumps(obj).encode()
@@ -142,8 +186,9 @@ def serve_in_thread(server: ThreadingHTTPServer) -> threading.Thread:
     return t
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser(description='privacy-preserving client-server inference')
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest='cmd', required=True)
     s = sub.add_parser('serve')
     s.add_argument('config')
@@ -158,17 +203,33 @@ def main(argv=None):
     c.add_argument('--frames', type=int, default=16, help='frames sent (uniformly sampled)')
     args = p.parse_args(argv)
     if args.cmd == 'serve':
-        srv = make_server(RecognizerService(args.config, args.checkpoint, args.input_size),
-                          args.host, args.port)
+        import os.path as osp
+        for what, path in (('config', args.config), ('checkpoint', args.checkpoint)):
+            if not osp.isfile(path):
+                print(f'privacy_cs serve: error: {what} {path} does not exist', file=sys.stderr)
+                return 1
+        try:
+            service = RecognizerService(args.config, args.checkpoint, args.input_size)
+            srv = make_server(service, args.host, args.port)
+        except Exception as e:  # noqa: BLE001 - one line for the user, not a traceback
+            print(f'privacy_cs serve: error: {type(e).__name__}: {e}', file=sys.stderr)
+            return 1
         print(f'serving on http://{args.host}:{srv.server_address[1]}/predict')
         srv.serve_forever()
-    else:
-        from vidplugins.privacy.anonymizer import read_frames
+        return 0
+    from vidplugins.privacy.anonymizer import VideoReadError, probe_video, read_frames
+    try:
+        probe_video(args.video)  # a missing / non-video file: one line naming it
         frames = list(read_frames(args.video))
+        client = PrivacyClient(args.url, args.level)
+        client.ping()
         idx = np.linspace(0, len(frames) - 1, args.frames).round().astype(int)
-        print(json.dumps(PrivacyClient(args.url, args.level).predict(np.stack(
-            [frames[i] for i in idx]))))
+        print(json.dumps(client.predict(np.stack([frames[i] for i in idx]))))
+    except (VideoReadError, ServiceError) as e:
+        print(f'privacy_cs send: error: {e}', file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -6,7 +6,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from tests.privacy.conftest import square_video
+from tests.privacy.conftest import square_video, write_video
 from vidplugins.privacy.anonymizer import (FrameAnonymizer, VideoReadError, anonymize_dataset,
                                            anonymize_frames, anonymize_video, probe_video,
                                            read_frames)
@@ -210,3 +210,87 @@ def test_dataset_mirror_skips_bad_files_and_resumes(tmp_path):
         anonymize_dataset(str(src), str(dst), method='pixelate', **kw)
     with pytest.raises(RuntimeError, match='empty.mp4'):
         anonymize_dataset(str(src), str(tmp_path / 'strict'), strict=True, **kw)
+
+
+def video_with_audio(path, n=50, fps=25, size=(64, 48), rate=16000):
+    """An H.264 + AAC mp4: ``n`` textured frames and a 440 Hz tone as long as the video."""
+    import av
+    w, h = size
+    with av.open(path, 'w') as c:
+        v = c.add_stream('libx264', rate=fps)
+        v.width, v.height, v.pix_fmt = w, h, 'yuv420p'
+        a = c.add_stream('aac', rate=rate)
+        a.layout = 'mono'
+        rng = np.random.default_rng(0)
+        for i in range(n):
+            img = np.kron(rng.integers(0, 256, (h // 4, w // 4, 3), dtype=np.uint8),
+                          np.ones((4, 4, 1), np.uint8))
+            vf = av.VideoFrame.from_ndarray(img, format='rgb24')
+            vf.pts = i
+            for p in v.encode(vf):
+                c.mux(p)
+        for p in v.encode():
+            c.mux(p)
+        t = np.arange(rate * n // fps) / rate
+        samples = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+        for s0 in range(0, len(samples), 1024):
+            af = av.AudioFrame.from_ndarray(samples[None, s0:s0 + 1024], format='fltp',
+                                            layout='mono')
+            af.sample_rate, af.pts = rate, s0
+            for p in a.encode(af):
+                c.mux(p)
+        for p in a.encode():
+            c.mux(p)
+    return path
+
+
+def audio_packets(path):
+    import av
+    with av.open(path) as c:
+        if not c.streams.audio:
+            return []
+        s = c.streams.audio[0]
+        return [(bytes(p), p.pts * p.time_base) for p in c.demux(s) if p.size]
+
+
+def test_audio_is_copied_unchanged_and_counts_stay_equal(tmp_path):
+    """The output keeps the audio stream packet for packet (same bytes, same times), and the
+    frame count, frame rate and duration; ``audio=False`` drops it and says so."""
+    src = video_with_audio(str(tmp_path / 'talk.mp4'))
+    a = FrameAnonymizer(Fixed(det([[8, 8, 24, 24]], [0.9])), method='solid')
+    rec = anonymize_video(src, str(tmp_path / 'out.mp4'), a)
+    assert rec['audio'] == 'kept' and rec['audio_streams'] == 1
+    i, o = probe_video(src), probe_video(str(tmp_path / 'out.mp4'))
+    assert (o['frames'], o['fps'], o['audio']) == (i['frames'], i['fps'], 1) == (50, 25, 1)
+    assert rec['frames'] == len(list(read_frames(str(tmp_path / 'out.mp4')))) == 50
+    assert abs(o['duration'] - i['duration']) < 1 / 25, (o['duration'], i['duration'])
+    pin, pout = audio_packets(src), audio_packets(str(tmp_path / 'out.mp4'))
+    assert len(pin) > 30 and [b for b, _ in pout] == [b for b, _ in pin]
+    assert [t for _, t in pout] == [t for _, t in pin]
+    rec = anonymize_video(src, str(tmp_path / 'mute.mp4'), a, audio=False)
+    assert rec['audio'] == 'dropped' and probe_video(str(tmp_path / 'mute.mp4'))['audio'] == 0
+    assert probe_video(str(tmp_path / 'mute.mp4'))['frames'] == 50
+
+
+def test_truncated_video_is_reported_not_ok(tmp_path):
+    """A half-length AVI decodes fewer frames than its header declares: skipped with both counts,
+    nothing written (it used to be 'ok' with half of the frames)."""
+    src = str(tmp_path / 'in' / 'clip.avi')
+    os.makedirs(os.path.dirname(src))
+    noise = np.random.default_rng(0).integers(0, 256, (40, 48, 64, 3), dtype=np.uint8)
+    write_video(src, list(noise))  # noise: every frame is large, the header a tiny part
+    with open(src + '.boxes.json', 'w') as f:
+        json.dump({'frames': [[]] * 40}, f)
+    size = os.path.getsize(src)
+    with open(src, 'r+b') as f:
+        f.truncate(size // 2)
+    assert probe_video(src)['frames'] == 40
+    n = len(list(read_frames(src)))
+    assert 0 < n < 40
+    with pytest.raises(VideoReadError, match=f'decoded {n} frames but the container declares 40'):
+        anonymize_video(src, str(tmp_path / 'o.avi'), FrameAnonymizer(dict(type='BoxFileDetector')))
+    assert not os.path.exists(tmp_path / 'o.avi')
+    rep = anonymize_dataset(str(tmp_path / 'in'), str(tmp_path / 'out'), level='face',
+                            detector=dict(type='BoxFileDetector'), progress=False)
+    assert rep['videos']['clip.avi']['status'] == 'skipped'
+    assert 'declares 40' in rep['videos']['clip.avi']['error']

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import REPO, shared
-from tests.privacy.conftest import square_video
+from tests.privacy.conftest import square_video, write_video
 
 PY = sys.executable
 
@@ -47,6 +47,62 @@ def test_anonymize_and_audit_tools_on_generated_data(tmp_path):
         f'{i:06d}.jpg' for i in range(4)]
 
 
+def test_tools_fail_on_missing_empty_or_unreadable_input(tmp_path):
+    """No exit 0 and no traceback when the input is missing or misspelt, holds no video, or a
+    video could not be audited; unknown files are listed with their count."""
+    empty = tmp_path / 'empty'
+    empty.mkdir()
+    (empty / 'notes.txt').write_text('x')
+    code, out, err = run('tools/anonymize.py', str(tmp_path / 'misspelt'), str(tmp_path / 'o'))
+    assert code == 2 and 'misspelt does not exist' in err and 'Traceback' not in err
+    code, out, err = run('tools/anonymize.py', str(empty), str(tmp_path / 'o'))
+    assert code == 2 and 'no video, image or rawframes' in err and 'Traceback' not in err
+    code, out, err = run('tools/privacy_audit.py', str(tmp_path / 'misspelt'), '--out',
+                         str(tmp_path / 'x.json'), '--max-residual-faces', '0')
+    assert code == 2 and 'does not exist' in err and 'Traceback' not in err
+    code, out, err = run('tools/privacy_audit.py', str(empty), '--out', str(tmp_path / 'x.json'),
+                         '--max-residual-faces', '0')
+    assert code == 2 and 'no video found' in err
+    # one readable video (its box file says: no face), one unreadable, one truncated, one unknown
+    src = tmp_path / 'in'
+    src.mkdir()
+    square_video(str(src / 'a.mp4'), n=3, sidecar=False)
+    write_video(str(src / 'half.avi'), list(np.random.default_rng(0).integers(
+        0, 256, (30, 48, 64, 3), dtype=np.uint8)))  # noise: large frames, a tiny header
+    for name, n in (('a.mp4', 3), ('half.avi', 30)):
+        with open(src / (name + '.boxes.json'), 'w') as f:
+            json.dump({'frames': [[]] * n}, f)  # no face
+    (src / 'broken.mp4').write_bytes(b'\x00not a video' * 20)
+    with open(src / 'half.avi', 'r+b') as f:
+        f.truncate(osp.getsize(src / 'half.avi') // 2)
+    code, out, err = run('tools/privacy_audit.py', str(src), '--out', str(tmp_path / 'a.json'),
+                         '--no-body', '--face-detector', '{"type": "BoxFileDetector"}',
+                         '--max-residual-faces', '0')
+    rep = json.load(open(tmp_path / 'a.json'))
+    assert code == 1 and rep['summary']['faces'] == 0, err
+    assert [x['video'] for x in rep['skipped']] == ['broken.mp4']
+    assert [x['video'] for x in rep['incomplete']] == ['half.avi']
+    assert rep['unknown'] == ['a.mp4.boxes.json', 'half.avi.boxes.json']
+    assert rep['summary']['unknown'] == 2
+    assert '2 of 3 listed videos were not audited' in err and 'Traceback' not in err
+    # anonymize: the report says where it is, lists the unknown file, flags the truncated video
+    code, out, err = run('tools/anonymize.py', str(src), str(tmp_path / 'anon'), '--detector',
+                         '{"type": "BoxFileDetector"}')
+    report = str(tmp_path / 'anon' / 'anonymize_report.json')
+    assert code == 1 and f'report: {report}' in out
+    assert '2 files of unknown type not processed: a.mp4.boxes.json, half.avi.boxes.json' in err
+    rep = json.load(open(report))
+    assert rep['videos']['half.avi']['status'] == 'skipped' and rep['summary']['ok'] == 1
+
+
+def test_demo_help_is_complete():
+    code, out, err = run('demo/privacy_kd_demo.py', '--help')
+    assert code == 0, err
+    text = ' '.join(out.split())
+    assert 'on generated videos, through the user-facing tools.' in text
+    assert 'delete the work dir to start over).' in text
+
+
 def test_real_videos_audit_to_zero_residual_faces(tmp_path):
     """Anonymise the shared real videos (face level, defaults) and audit them with the independent
     auditor every 10th frame: zero residual faces. Faces before / after are written to
@@ -60,7 +116,7 @@ def test_real_videos_audit_to_zero_residual_faces(tmp_path):
     assert code == 0, err
     rep = json.load(open(osp.join(dst, 'anonymize_report.json')))
     videos = list_videos(src)
-    assert rep['summary']['ok'] == len(videos) == 4
+    assert videos and rep['summary']['ok'] == len(videos)  # whatever real files are there
     from vidplugins.privacy.anonymizer import probe_video
     for v in videos:
         a, b = probe_video(osp.join(src, v)), probe_video(osp.join(dst, v))
@@ -131,3 +187,44 @@ def test_client_server_only_sees_obfuscated_frames(tmp_path, astronaut_video):
         np.testing.assert_array_equal(got[120:, :40], orig[120:, :40])
     with pytest.raises(ValueError, match='uint8'):
         privacy_cs.encode_clip(np.zeros((2, 4, 4, 3), np.float32))
+
+
+def test_client_server_errors_are_one_line(tmp_path):
+    """A missing or bad video, a server that is not there and a model that fails give a message
+    naming the file / URL, not a traceback; the server keeps serving after a failure."""
+    import socket
+    sys.path.insert(0, osp.join(REPO, 'projects', 'privacy_client_server'))
+    try:
+        import privacy_cs
+    finally:
+        sys.path.pop(0)
+    from vidplugins.privacy.detectors import Detections
+
+    def failing_model(frames):
+        raise RuntimeError('shape mismatch in the head')
+    server = privacy_cs.make_server(failing_model, port=0)
+    privacy_cs.serve_in_thread(server)
+    try:
+        url = f'http://127.0.0.1:{server.server_address[1]}'
+        client = privacy_cs.PrivacyClient(url, carry=0, detector=lambda f: Detections.empty())
+        assert client.ping() == {'ok': True}
+        for _ in range(2):
+            with pytest.raises(privacy_cs.ServiceError,
+                               match='answered 500: the model failed.*shape mismatch'):
+                client.predict(np.zeros((2, 8, 8, 3), np.uint8))
+    finally:
+        server.shutdown()
+        server.server_close()
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        closed = s.getsockname()[1]
+    tool = osp.join('projects', 'privacy_client_server', 'privacy_cs.py')
+    video = str(tmp_path / 'v.mp4')
+    square_video(video, n=2, sidecar=False)
+    (tmp_path / 'bad.mp4').write_bytes(b'\x00junk' * 10)
+    for args, message in (([str(tmp_path / 'missing.mp4')], 'missing.mp4: no such file'),
+                          ([str(tmp_path / 'bad.mp4')], 'bad.mp4: cannot open'),
+                          ([video, '--url', f'http://127.0.0.1:{closed}', '--frames', '2'],
+                           f'cannot reach the server at http://127.0.0.1:{closed}')):
+        code, out, err = run(tool, 'send', *args)
+        assert code == 1 and message in err and 'Traceback' not in err, err

@@ -46,6 +46,7 @@ import json
 import multiprocessing
 import os
 import os.path as osp
+import shutil
 import tempfile
 import time
 import traceback
@@ -57,13 +58,15 @@ import numpy as np
 
 from vidplugins.utils.io import dump_json_atomic
 from .detectors import Detections, MalformedDetections, build_detector
+from .inputs import (IMAGE_EXTENSIONS, RAWFRAME_REGEX, VIDEO_EXTENSIONS, InputItem,
+                     classify_path, in_shard, read_image, remove_stale_temporaries, replace_dir,
+                     set_default_mode, walk_inputs, write_image)
 from .obfuscation import boxes_to_mask, obfuscate
 
 __all__ = ['FrameResult', 'FrameAnonymizer', 'anonymize_frames', 'VideoReadError', 'probe_video',
            'read_frames', 'VideoWriter', 'anonymize_video', 'anonymize_dataset', 'list_videos',
-           'VIDEO_EXTENSIONS', 'LEVEL_DEFAULTS', 'build_anonymizer']
-
-VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mkv', '.mov', '.webm', '.m4v', '.mpg', '.mpeg')
+           'VIDEO_EXTENSIONS', 'IMAGE_EXTENSIONS', 'LEVEL_DEFAULTS', 'build_anonymizer',
+           'anonymize_image', 'anonymize_rawframes']
 
 #: Defaults per protection level (thesis Sec. 5.1: a face detector, or person masks).
 LEVEL_DEFAULTS = {
@@ -282,7 +285,8 @@ class VideoReadError(RuntimeError):
 
 
 def probe_video(path: str) -> dict:
-    """``{'fps': Fraction, 'frames': declared count (0 if unknown), 'width', 'height'}``."""
+    """``{'fps': Fraction, 'frames': declared count (0 if unknown), 'width', 'height',
+    'start': first video time in s, 'audio': number of audio streams, 'duration': s or None}``."""
     import av
     if not osp.isfile(path):
         raise VideoReadError(f'{path}: no such file')
@@ -296,8 +300,11 @@ def probe_video(path: str) -> dict:
             fps = s.average_rate or s.guessed_rate or s.base_rate
             if not fps:
                 raise VideoReadError(f'{path}: frame rate unknown')
+            start = float(s.start_time * s.time_base) if (s.start_time is not None
+                                                          and s.time_base) else 0.0
             return dict(fps=Fraction(fps), frames=int(s.frames or 0), width=int(s.width),
-                        height=int(s.height))
+                        height=int(s.height), start=start, audio=len(c.streams.audio),
+                        duration=None if c.duration is None else c.duration / 1e6)
     except VideoReadError:
         raise
     except Exception as e:  # noqa: BLE001 - av raises many error types
@@ -335,11 +342,18 @@ class VideoWriter:
     """Write RGB frames at a constant ``fps`` to ``path`` atomically.
 
     Frames go to ``.<name>.<random>.tmp<ext>`` in the same folder; ``close()`` renames it over
-    ``path``; ``abort()`` (or an exception inside ``with``) deletes it. Codec: H.264 (CRF ``crf``)
-    except VP9 for .webm and MPEG-1 for .mpg; odd frame sizes use 4:4:4 chroma.
+    ``path`` (mode as a normally created file: ``0o666`` minus the umask); ``abort()`` (or an
+    exception inside ``with``) deletes it. Codec: H.264 (CRF ``crf``) except VP9 for .webm and
+    MPEG-1 for .mpg; odd frame sizes use 4:4:4 chroma.
+
+    ``audio_from``: a video whose audio streams are copied unchanged (remuxed packet by packet,
+    no re-encoding) into the output, interleaved with the frames by time; ``video_start`` (s) is
+    that video's first frame time, subtracted from the audio timestamps so audio and video stay
+    in sync when the frames are written from time 0. ``audio_streams`` tells how many were copied.
     """
 
-    def __init__(self, path: str, fps, width: int, height: int, crf: int = 18):
+    def __init__(self, path: str, fps, width: int, height: int, crf: int = 18,
+                 audio_from: Optional[str] = None, video_start: float = 0.0):
         import av
         self.path, self.fps = path, Fraction(fps)
         ext = osp.splitext(path)[1].lower()
@@ -365,6 +379,64 @@ class VideoWriter:
         self._stream.codec_context.time_base = Fraction(1) / self.fps
         self.frames = 0
         self._done = False
+        self._audio_in = None
+        self._audio_map: dict = {}  # input audio stream index -> (output stream, pts offset)
+        self._audio_packets = None
+        self._next_audio = None
+        self.audio_streams = 0
+        if audio_from is not None:
+            try:
+                self._open_audio(audio_from, video_start)
+            except BaseException:
+                self.abort()
+                raise
+
+    # -- audio remux -----------------------------------------------------------------------------
+    def _open_audio(self, src: str, video_start: float) -> None:
+        import av
+        try:
+            self._audio_in = av.open(src)
+        except Exception as e:  # noqa: BLE001
+            raise VideoReadError(f'{src}: cannot open for its audio ({type(e).__name__}: {e})') \
+                from e
+        ins = list(self._audio_in.streams.audio)
+        if not ins:
+            self._audio_in.close()
+            self._audio_in = None
+            return
+        for s in ins:
+            add = getattr(self._container, 'add_stream_from_template', None)
+            out = add(s) if add is not None else self._container.add_stream(template=s)
+            off = int(round(Fraction(video_start) / s.time_base)) if s.time_base else 0
+            self._audio_map[s.index] = (out, off)
+        self.audio_streams = len(ins)
+        self._audio_packets = self._audio_in.demux(*ins)
+
+    def _mux_audio_until(self, t: Optional[Fraction]) -> None:
+        """Mux the input's audio packets whose (shifted) time is < ``t`` seconds (None: all)."""
+        if self._audio_packets is None:
+            return
+        while True:
+            if self._next_audio is None:
+                self._next_audio = next(self._audio_packets, False)
+            pkt = self._next_audio
+            if pkt is False:
+                self._audio_packets = None
+                return
+            if pkt.size == 0 or (pkt.pts is None and pkt.dts is None):
+                self._next_audio = None  # a demuxer flush packet: nothing to copy
+                continue
+            out, off = self._audio_map[pkt.stream.index]
+            ts = pkt.pts if pkt.pts is not None else pkt.dts
+            if t is not None and (ts - off) * pkt.time_base >= t:
+                return
+            if pkt.pts is not None:
+                pkt.pts -= off
+            if pkt.dts is not None:
+                pkt.dts -= off
+            pkt.stream = out
+            self._container.mux(pkt)
+            self._next_audio = None
 
     def write(self, frame: np.ndarray) -> None:
         import av
@@ -374,19 +446,30 @@ class VideoWriter:
         for packet in self._stream.encode(vf):
             self._container.mux(packet)
         self.frames += 1
+        self._mux_audio_until(self.frames / self.fps)
 
     def finish(self) -> None:
-        """Flush the encoder and close the temporary file (complete, not yet renamed)."""
+        """Flush the encoder, copy the remaining audio and close the temporary file (complete,
+        not yet renamed)."""
         if self._done:
             return
         for packet in self._stream.encode():
             self._container.mux(packet)
+        self._mux_audio_until(None)
         self._container.close()
+        self._close_audio()
         self._done = True
+
+    def _close_audio(self) -> None:
+        if self._audio_in is not None:
+            with contextlib.suppress(Exception):
+                self._audio_in.close()
+            self._audio_in = None
 
     def commit(self) -> None:
         """Rename the finished temporary file over ``path``."""
         self.finish()
+        set_default_mode(self.tmp)
         os.replace(self.tmp, self.path)
 
     def close(self) -> None:
@@ -397,6 +480,7 @@ class VideoWriter:
             self._done = True
             with contextlib.suppress(Exception):
                 self._container.close()
+        self._close_audio()
         with contextlib.suppress(FileNotFoundError):
             os.remove(self.tmp)
 
@@ -419,36 +503,54 @@ def _new_stats() -> dict:
                 first_error=None)
 
 
+def _count(stats: dict, res: FrameResult, carried: bool) -> None:
+    stats['frames'] += 1
+    stats['instances'] += res.instances
+    stats['frames_with_instances'] += int(res.instances > 0)
+    stats['unsure_instances'] += res.unsure
+    stats['head_fallbacks'] += res.head_fallbacks
+    stats['carried_frames'] += int(carried)
+    if res.whole:
+        stats['whole_frames'] += 1
+        stats['whole_reasons'][res.reason] = stats['whole_reasons'].get(res.reason, 0) + 1
+        if stats['first_error'] is None and res.error:
+            stats['first_error'] = f'frame {stats["frames"] - 1}: {res.error}'
+
+
 def anonymize_video(src: str, dst: str, anonymizer: FrameAnonymizer, carry: int = 0,
-                    max_whole_ratio: Optional[float] = None, before_rename=None) -> dict:
+                    max_whole_ratio: Optional[float] = None, before_rename=None,
+                    audio: bool = True) -> dict:
     """Anonymise ``src`` into ``dst`` (same frame count and rate); returns the video's record.
 
     ``status`` is ``'ok'``, or ``'failed'`` when whole-frame obfuscations exceed
     ``max_whole_ratio`` of the frames (``dst`` is then not written). ``before_rename(record)`` runs
     after the temporary file is complete and before it is renamed to ``dst`` (the dataset runner
-    writes its resume state there). Raises :class:`VideoReadError` for unreadable input.
+    writes its resume state there). ``audio``: copy the audio streams unchanged (remux, see
+    :class:`VideoWriter`); False drops them (the record says which: ``audio`` = ``'kept'``,
+    ``'dropped'`` or ``'none'``). Raises :class:`VideoReadError` for unreadable input, and for a
+    video that decodes to fewer (or more) frames than its container declares (a truncated file:
+    nothing is written).
     """
     info = probe_video(src)
     anonymizer.reset(src)
     stats = _new_stats()
     t0 = time.perf_counter()
-    writer = VideoWriter(dst, info['fps'], info['width'], info['height'])
+    writer = VideoWriter(dst, info['fps'], info['width'], info['height'],
+                         audio_from=src if (audio and info['audio']) else None,
+                         video_start=info['start'])
     try:
         for out, res, carried in anonymize_frames(read_frames(src), anonymizer, carry):
             writer.write(out)
-            stats['frames'] += 1
-            stats['instances'] += res.instances
-            stats['frames_with_instances'] += int(res.instances > 0)
-            stats['unsure_instances'] += res.unsure
-            stats['head_fallbacks'] += res.head_fallbacks
-            stats['carried_frames'] += int(carried)
-            if res.whole:
-                stats['whole_frames'] += 1
-                stats['whole_reasons'][res.reason] = stats['whole_reasons'].get(res.reason, 0) + 1
-                if stats['first_error'] is None and res.error:
-                    stats['first_error'] = f'frame {stats["frames"] - 1}: {res.error}'
-        record = dict(status='ok', fps=str(info['fps']), frames_declared=info['frames'],
-                      width=info['width'], height=info['height'], seconds=0.0, **stats)
+            _count(stats, res, carried)
+        if info['frames'] and stats['frames'] != info['frames']:
+            raise VideoReadError(
+                f'{src}: decoded {stats["frames"]} frames but the container declares '
+                f'{info["frames"]} (truncated or corrupt file); not written')
+        record = dict(status='ok', kind='video', fps=str(info['fps']),
+                      frames_declared=info['frames'], width=info['width'],
+                      height=info['height'], seconds=0.0,
+                      audio='none' if not info['audio'] else ('kept' if audio else 'dropped'),
+                      audio_streams=writer.audio_streams, **stats)
         if max_whole_ratio is not None and stats['whole_frames'] > max_whole_ratio * stats['frames']:
             record['status'] = 'failed'
             record['error'] = (f'{src}: {stats["whole_frames"]} of {stats["frames"]} frames needed '
@@ -464,6 +566,86 @@ def anonymize_video(src: str, dst: str, anonymizer: FrameAnonymizer, carry: int 
     except BaseException:
         writer.abort()
         raise
+
+
+def anonymize_image(src: str, dst: str, anonymizer: FrameAnonymizer,
+                    max_whole_ratio: Optional[float] = None, before_rename=None) -> dict:
+    """Anonymise one image file into ``dst`` (same format by extension; metadata not copied).
+
+    The same per-frame pipeline as a video frame (frame index 0). Record and ``status`` as
+    :func:`anonymize_video`; raises :class:`VideoReadError` when ``src`` cannot be decoded.
+    """
+    img = read_image(src)
+    anonymizer.reset(src)
+    stats = _new_stats()
+    t0 = time.perf_counter()
+    ((out, res, carried),) = list(anonymize_frames([img], anonymizer, 0, frame_indices=[0]))
+    _count(stats, res, carried)
+    record = dict(status='ok', kind='image', width=img.shape[1], height=img.shape[0],
+                  seconds=0.0, **stats)
+    if max_whole_ratio is not None and stats['whole_frames'] > max_whole_ratio:
+        record['status'] = 'failed'
+        record['error'] = (f'{src}: needed whole-frame obfuscation '
+                           f'(> max_whole_ratio={max_whole_ratio})')
+        return record
+    record['seconds'] = round(time.perf_counter() - t0, 3)
+    if before_rename is not None:
+        before_rename(record)
+    write_image(dst, out)
+    return record
+
+
+def anonymize_rawframes(src: str, frames: Sequence[str], dst: str, anonymizer: FrameAnonymizer,
+                        carry: int = 0, max_whole_ratio: Optional[float] = None,
+                        before_rename=None) -> dict:
+    """Anonymise an mmaction2 rawframes folder (``src/img_00001.jpg ...``, ``frames`` in temporal
+    order) into the folder ``dst`` under the same file names, as one video (temporal ``carry``).
+
+    The frames are written into ``.<name>.<random>.tmpdir`` next to ``dst`` and the folder is
+    renamed to ``dst`` when complete (:func:`~.inputs.replace_dir`). Record as
+    :func:`anonymize_video`; raises :class:`VideoReadError` naming an undecodable frame.
+    """
+    if not frames:
+        raise VideoReadError(f'{src}: no frames')
+    anonymizer.reset(src.rstrip('/\\'))
+    stats = _new_stats()
+    t0 = time.perf_counter()
+    folder, name = osp.split(osp.abspath(dst))
+    os.makedirs(folder, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix='.' + name + '.', suffix='.tmpdir', dir=folder)
+    try:
+        os.chmod(tmp, 0o777 & ~_umask())
+        size = None
+        images = (read_image(osp.join(src, f)) for f in frames)
+        outs = anonymize_frames(images, anonymizer, carry, frame_indices=range(len(frames)))
+        for f, (out, res, carried) in zip(frames, outs):
+            write_image(osp.join(tmp, f), out, atomic=False)
+            size = size or out.shape[:2]
+            _count(stats, res, carried)
+        record = dict(status='ok', kind='rawframes', width=int(size[1]), height=int(size[0]),
+                      seconds=0.0, **stats)
+        if max_whole_ratio is not None and \
+                stats['whole_frames'] > max_whole_ratio * stats['frames']:
+            record['status'] = 'failed'
+            record['error'] = (f'{src}: {stats["whole_frames"]} of {stats["frames"]} frames '
+                               f'needed whole-frame obfuscation (> max_whole_ratio='
+                               f'{max_whole_ratio})')
+            shutil.rmtree(tmp, ignore_errors=True)
+            return record
+        record['seconds'] = round(time.perf_counter() - t0, 3)
+        if before_rename is not None:
+            before_rename(record)
+        replace_dir(tmp, dst)
+        return record
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 # ---------------------------------------------------------------------------------------------
@@ -491,8 +673,9 @@ _WORKER_CACHE: dict = {}
 
 
 def _work(task):
-    """Worker: anonymise one video; never raises (errors become records)."""
-    src, dst, state_path, settings, fingerprint = task
+    """Worker: anonymise one item (video, image or rawframes folder); never raises (errors
+    become records)."""
+    kind, src, dst, state_path, settings, fingerprint, frames = task
     try:
         key = fingerprint
         if key not in _WORKER_CACHE:
@@ -503,12 +686,18 @@ def _work(task):
         def save_state(record):
             dump_json_atomic(dict(fingerprint=fingerprint, record=record), state_path)
 
-        return anonymize_video(src, dst, anonymizer, settings.get('carry', 0),
-                               settings.get('max_whole_ratio'), before_rename=save_state)
+        carry, ratio = settings.get('carry', 0), settings.get('max_whole_ratio')
+        if kind == 'image':
+            return anonymize_image(src, dst, anonymizer, ratio, before_rename=save_state)
+        if kind == 'rawframes':
+            return anonymize_rawframes(src, frames, dst, anonymizer, carry, ratio,
+                                       before_rename=save_state)
+        return anonymize_video(src, dst, anonymizer, carry, ratio, before_rename=save_state,
+                               audio=settings.get('audio', True))
     except VideoReadError as e:
-        return dict(status='skipped', error=str(e))
-    except Exception as e:  # noqa: BLE001 - reported per video, the run goes on
-        return dict(status='failed', error=f'{src}: {type(e).__name__}: {e}',
+        return dict(status='skipped', kind=kind, error=str(e))
+    except Exception as e:  # noqa: BLE001 - reported per item, the run goes on
+        return dict(status='failed', kind=kind, error=f'{src}: {type(e).__name__}: {e}',
                     traceback=traceback.format_exc(limit=3))
 
 
@@ -516,53 +705,92 @@ def _fingerprint(settings: dict) -> str:
     return hashlib.sha1(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+def _shard_suffix(shard) -> str:
+    return '' if shard is None else f'.shard-{shard[0]}-of-{shard[1]}'
+
+
 def anonymize_dataset(src: str, dst: str, level: str = 'face', detector: Optional[dict] = None,
                       method: str = 'box', method_kwargs: Optional[dict] = None, carry: int = 0,
                       workers: int = 1, max_whole_ratio: Optional[float] = None,
                       overwrite: bool = False, strict: bool = False, report_path: Optional[str] = None,
-                      progress: bool = True, **policy) -> dict:
-    """Write an anonymised copy of a video file or of a folder of videos (relative paths and names
-    mirrored) and a report.
+                      progress: bool = True, audio: bool = True, shard: Optional[tuple] = None,
+                      frame_regex: str = RAWFRAME_REGEX, **policy) -> dict:
+    """Write an anonymised copy of a video, an image, a rawframes folder or a folder of them
+    (relative paths, names and layout mirrored) and a report.
+
+    Inputs (:func:`~.inputs.walk_inputs`): video files, image files, and mmaction2 rawframes
+    folders (``<video>/img_00001.jpg ...``, one video: temporal ``carry`` across its frames, the
+    frames written back under the same names). Other files are listed in the report
+    (``unknown``) and counted, not processed.
 
     Args:
-        src, dst: a video file and its output file, or two folders.
+        src, dst: a video / image file and its output file, a rawframes folder and its output
+            folder, or two folders.
         level, detector, method, method_kwargs, carry, policy: see :class:`FrameAnonymizer` and
             :func:`anonymize_frames` (``detector`` must be a config dict, so workers can build it).
         workers: processes (1 = in this process).
         max_whole_ratio: see :func:`anonymize_video`.
-        overwrite: redo finished videos (default: resume, skipping them).
-        strict: raise on the first unreadable / failed video instead of counting it.
-        report_path: default ``dst/anonymize_report.json`` (folder) or ``dst + '.report.json'``.
+        overwrite: redo finished items (default: resume, skipping them).
+        strict: raise on the first unreadable / failed item instead of counting it.
+        report_path: default ``dst/anonymize_report.json`` (folder) or ``dst + '.report.json'``;
+            with a shard, ``anonymize_report.shard-K-of-N.json`` (``.report.shard-K-of-N.json``).
+        audio: copy each video's audio streams unchanged (False: drop them).
+        shard: ``(K, N)``: only the items of shard K of N (:func:`~.inputs.in_shard`, a
+            deterministic split by relative path); the shards of one output share its resume
+            state, so a run without ``shard`` afterwards resumes everything and writes the whole
+            report.
+        frame_regex: file names of a rawframes folder (group 1: the frame number).
 
     Returns:
-        the report: ``settings``, ``summary`` (counts) and ``videos`` (relative path -> record).
+        the report: ``settings``, ``summary`` (counts), ``videos`` (relative path -> record, for
+        every kind of item), ``unknown`` (files not processed) and ``report_path``.
+
+    Raises:
+        FileNotFoundError: ``src`` does not exist. ValueError: a folder without any input.
     """
     if not osp.exists(src):
         raise FileNotFoundError(f'input {src} does not exist')
-    single = osp.isfile(src)
+    unknown: list = []
+    item = classify_path(src, frame_regex)
+    single = osp.isfile(src) or (item is not None and item.kind == 'rawframes')
     if single:
-        if osp.isdir(dst):
-            dst = osp.join(dst, osp.basename(src))
-        pairs = [(osp.basename(src), src, dst)]
+        if osp.isfile(src):
+            kind = 'image' if osp.splitext(src)[1].lower() in IMAGE_EXTENSIONS else 'video'
+            if osp.isdir(dst):
+                dst = osp.join(dst, osp.basename(src))
+            item = InputItem(osp.basename(src), kind)
+        if osp.abspath(dst) == osp.abspath(src):
+            raise ValueError(f'output must differ from the input ({src})')
+        items = [item]
+        pairs = [(item, src, dst)]
         out_root = osp.dirname(osp.abspath(dst))
-        report_path = report_path or dst + '.report.json'
+        report_path = report_path or dst.rstrip('/\\') + '.report' + _shard_suffix(shard) + '.json'
     else:
         if osp.abspath(dst) == osp.abspath(src):
             raise ValueError(f'output folder must differ from the input folder ({src})')
-        pairs = [(r, osp.join(src, r), osp.join(dst, r)) for r in list_videos(src)]
+        items, unknown = walk_inputs(src, frame_regex)
+        if not items:
+            eg = f', e.g. {unknown[0]!r}' if unknown else ''
+            raise ValueError(f'{src}: no video, image or rawframes folder found (video '
+                             f'extensions {", ".join(VIDEO_EXTENSIONS)}; images '
+                             f'{", ".join(IMAGE_EXTENSIONS)}; {len(unknown)} other files{eg})')
+        pairs = [(it, osp.normpath(osp.join(src, it.rel)), osp.normpath(osp.join(dst, it.rel)))
+                 for it in items]
         out_root = dst
-        report_path = report_path or osp.join(dst, 'anonymize_report.json')
+        report_path = report_path or osp.join(dst, f'anonymize_report{_shard_suffix(shard)}.json')
+    pairs = [p for p in pairs if in_shard(p[0].rel, shard)]
     settings = dict(level=level, detector=detector or LEVEL_DEFAULTS[level]['detector'],
                     method=method, method_kwargs=method_kwargs or {}, carry=int(carry),
-                    max_whole_ratio=max_whole_ratio, **policy)
+                    max_whole_ratio=max_whole_ratio, audio=bool(audio), **policy)
     build_anonymizer(settings)  # validate the settings before starting workers
     fingerprint = _fingerprint(settings)
     state_root = osp.join(out_root, '.anonymize_state')
 
     records, tasks = {}, []
-    for rel, s, d in pairs:
-        state_path = osp.join(state_root, rel + '.json')
-        if not overwrite and osp.isfile(d) and osp.isfile(state_path):
+    for it, s, d in pairs:
+        rel = it.rel
+        state_path = osp.join(state_root, ('_root' if rel == '.' else rel) + '.json')
+        if not overwrite and osp.exists(d) and osp.isfile(state_path):
             with open(state_path) as f:
                 state = json.load(f)
             if state.get('fingerprint') == fingerprint:
@@ -571,7 +799,10 @@ def anonymize_dataset(src: str, dst: str, level: str = 'face', detector: Optiona
             raise RuntimeError(f'{d} was written with other settings (fingerprint '
                                f'{state.get("fingerprint")} != {fingerprint}); use overwrite=True '
                                f'(--overwrite) or another output folder')
-        tasks.append((rel, (s, d, state_path, settings, fingerprint)))
+        # an earlier run of this item killed mid-write (kill -9, power loss) left temporaries
+        remove_stale_temporaries(d)
+        remove_stale_temporaries(state_path)
+        tasks.append((rel, (it.kind, s, d, state_path, settings, fingerprint, it.frames)))
 
     bar = None
     if progress and tasks:
@@ -597,26 +828,37 @@ def anonymize_dataset(src: str, dst: str, level: str = 'face', detector: Optiona
     if bar is not None:
         print()
 
-    recs = [records[r] for r, _, _ in pairs]
+    recs = [records[it.rel] for it, _, _ in pairs]
     ok = [r for r in recs if r['status'] == 'ok']
+    kinds: dict = {}
+    for it, _, _ in pairs:
+        kinds[it.kind] = kinds.get(it.kind, 0) + 1
     summary = dict(
-        videos=len(pairs), ok=len(ok), resumed=sum(bool(r.get('resumed')) for r in recs),
+        videos=len(pairs), kinds=kinds, ok=len(ok),
+        resumed=sum(bool(r.get('resumed')) for r in recs),
         skipped=sum(r['status'] == 'skipped' for r in recs),
         failed=sum(r['status'] == 'failed' for r in recs),
+        unknown=len(unknown),
         frames=sum(r.get('frames', 0) for r in ok),
         whole_frames=sum(r.get('whole_frames', 0) for r in ok),
         instances=sum(r.get('instances', 0) for r in ok),
         head_fallbacks=sum(r.get('head_fallbacks', 0) for r in ok),
-        carried_frames=sum(r.get('carried_frames', 0) for r in ok))
+        carried_frames=sum(r.get('carried_frames', 0) for r in ok),
+        audio_kept=sum(r.get('audio') == 'kept' for r in ok),
+        audio_dropped=sum(r.get('audio') == 'dropped' for r in ok))
     reasons: dict = {}
     for r in ok:
         for k, v in r.get('whole_reasons', {}).items():
             reasons[k] = reasons.get(k, 0) + v
     summary['whole_reasons'] = reasons
     report = dict(input=osp.abspath(src), output=osp.abspath(dst), settings=settings,
-                  fingerprint=fingerprint, summary=summary,
-                  videos={r: records[r] for r, _, _ in pairs})
+                  fingerprint=fingerprint,
+                  shard=None if shard is None else dict(index=shard[0], count=shard[1]),
+                  summary=summary, videos={it.rel: records[it.rel] for it, _, _ in pairs},
+                  unknown=unknown)
+    remove_stale_temporaries(report_path)
     dump_json_atomic(report, report_path, indent=1)
+    report['report_path'] = report_path
     return report
 
 

@@ -17,6 +17,9 @@ def atomic_write(path: str, mode: str = 'w'):
     folder = osp.dirname(osp.abspath(path))
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix='.' + osp.basename(path) + '.', suffix='.tmp', dir=folder)
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(tmp, 0o666 & ~mask)  # mkstemp's 0o600 -> what open() gives (0o644 at umask 022)
     try:
         with os.fdopen(fd, mode) as f:
             yield f
