@@ -10,6 +10,13 @@ default; without it, a generated video of scikit-image's astronaut) and times, i
 - per detector: detection only, and decode + detect + policy + obfuscate + encode.
 
 Prints frames/s and, for each line, the ratio to the baseline (< 1: slower than plain re-encoding).
+
+``--resolutions`` (issue 15) then compares, in the same run, the face level before (BlazeFace short +
+full range on the whole frame, no person cue, no carry: the defaults until issue 15) and after (the
+current defaults: tiles, two detector families, head cue, carry 2) at 1080p and 4K: frames/s of
+detection + policy + obfuscation and recall on the shared annotated faces, the photos placed side by
+side at their own size in the frame (``../shared/data/faces_annotated``; without it,
+scikit-image's astronaut at 160 px, whose face box is the one mediapipe finds at full size).
 """
 import argparse
 import os
@@ -60,7 +67,14 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--video', default=DEFAULT if osp.isfile(DEFAULT) else None)
     p.add_argument('--frames', type=int, default=100)
+    p.add_argument('--resolutions', action='store_true',
+                   help='also time and measure recall before/after issue 15 at 1080p and 4K')
+    p.add_argument('--only-resolutions', action='store_true')
     args = p.parse_args()
+    if args.resolutions or args.only_resolutions:
+        before_after()
+        if args.only_resolutions:
+            return
     with tempfile.TemporaryDirectory() as tmp:
         src = args.video
         if src is None:
@@ -104,6 +118,50 @@ def main():
         for label, fps in rows:
             print(f'{label:44s} {fps:8.1f} fps  {fps / base:5.2f}x')
         os.sync()
+
+
+#: The face level's defaults before issue 15 (one family, whole frame only, no cue, no carry).
+BEFORE = dict(detector=dict(type='MediaPipeFaceDetector', model_selection='both', min_score=0.1),
+              unsure_action='frame', person_cue=False)
+
+
+def annotated_frames(size, repeat=2):
+    """``repeat`` copies of one ``size = (W, H)`` frame holding the annotated photos side by side
+    at their own size, and their boxes."""
+    from vidplugins.privacy.recall import load_images_with_boxes, place_all_in_canvas
+    gt = osp.join(osp.dirname(REPO), 'shared', 'data', 'faces_annotated', 'faces.xml')
+    if osp.isfile(gt):
+        items = [(img, b) for _, img, b in load_images_with_boxes(gt)]
+    else:
+        import cv2
+        from skimage import data
+        face = build_detector(dict(type='MediaPipeFaceDetector'))(data.astronaut())
+        items = [(cv2.resize(data.astronaut(), (160, 160)), face.boxes * 160 / 512)]
+    frame, boxes = place_all_in_canvas(items, size)
+    return [(frame, boxes)] * repeat
+
+
+def before_after():
+    from vidplugins.privacy.recall import anonymizer_recall
+    configs = {'before (whole frame, 1 family)': BEFORE,
+               'after (tiles, 2 families, head cue)': {}}
+    for size in ((1920, 1080), (3840, 2160)):
+        frames, boxes = zip(*annotated_frames(size))
+        fps = {}
+        for name, cfg in configs.items():
+            anon = FrameAnonymizer(level='face', **cfg)
+            anon.decide(frames[0])  # build the models
+            t0 = time.perf_counter()  # detection + policy + obfuscation of every frame
+            # carry 0: each frame is another photo (carry costs nothing next to detection)
+            rep = anonymizer_recall(anon, frames, boxes, carry=0, keep_regions=True)
+            for f, r, whole in zip(frames, rep['regions'], rep['whole']):
+                anon.apply(f, r, whole)
+            fps[name] = len(frames) / (time.perf_counter() - t0)
+            print(f'{size[0]}x{size[1]} {name:38s} {fps[name]:7.3f} fps  recall (per frame) '
+                  f'{rep["covered"]}/{rep["faces"]}  outside/face area (median) '
+                  f'{rep["outside_median"]:.2f}  whole frames {rep["whole_frames"]}', flush=True)
+        b, a = fps.values()
+        print(f'{size[0]}x{size[1]} after/before frames/s ratio: {a / b:.3f}', flush=True)
 
 
 if __name__ == '__main__':

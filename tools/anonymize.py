@@ -44,16 +44,17 @@ def parse_args(argv=None):
     p.add_argument('--accept-thr', type=float, default=None, help='scores >= this are obfuscated')
     p.add_argument('--unsure-thr', type=float, default=None,
                    help='scores in [unsure-thr, accept-thr) count as "not sure" (fail closed)')
-    p.add_argument('--unsure-action', choices=['frame', 'region'], default='frame')
+    p.add_argument('--unsure-action', choices=['frame', 'region'], default=None,
+                   help="default: 'region' with the default detectors, else 'frame'")
     p.add_argument('--enlarge', type=float, default=None, help='box enlargement per side')
     p.add_argument('--person-cue', type=json.loads, default=None,
                    help='face level: person detector config as JSON (e.g. \'{"type": '
                         '"SelfieSegmentationBody"}\'); persons without a face get their head '
                         'region obfuscated')
     p.add_argument('--person-action', choices=['head', 'frame'], default='head')
-    p.add_argument('--carry', type=int, default=0,
+    p.add_argument('--carry', type=int, default=None,
                    help='also obfuscate each frame with the instances of this many neighbours '
-                        'on each side')
+                        'on each side (default: 2 with the default detectors, else 0)')
     p.add_argument('--max-whole-ratio', type=float, default=None,
                    help='report a video as failed (and do not write it) when more than this '
                         'share of its frames had to be obfuscated whole')

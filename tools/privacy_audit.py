@@ -3,9 +3,11 @@
     python tools/privacy_audit.py ROOT --out audit.json [--plot fig53.png] [--list train.txt]
         [--show-dir flagged/]
 
-Runs detectors independent of the anonymiser (OpenCV Haar cascade candidates verified by a face
-landmark model on the upscaled crop for faces, OpenCV HOG for people) on every ``--stride``-th frame of each
-video under ROOT. Per video: faces / bodies found (on anonymised output: residuals). Per class (the
+Runs detectors independent of the anonymiser (MTCNN united with OpenCV Haar cascade candidates
+verified by a face landmark model on the upscaled crop for faces, OpenCV HOG for people) on every
+``--stride``-th frame of each video under ROOT. ``--gt FILE`` (annotated faces) reports the
+auditor's own recall on them (its calibration) and the annotated faces still visible in the
+anonymised copies. Per video: faces / bodies found (on anonymised output: residuals). Per class (the
 parent folder, or the label of ``--list``, an mmaction2 ``<path> <label>`` file): % of videos with
 faces / bodies and mean instances per frame. ``--max-residual-faces N`` makes the exit status 1 when
 more than N faces are found in total (a CI gate for anonymised output); the failure lists the
@@ -41,6 +43,11 @@ def parse_args(argv=None):
     p.add_argument('--show-dir', default=None,
                    help='write the frames with flagged faces, boxes drawn, under this folder')
     p.add_argument('--max-residual-bodies', type=int, default=None)
+    p.add_argument('--gt', default=None,
+                   help='annotated faces (dlib imglab XML or COCO-WholeBody JSON with face_box, '
+                        'images beside it): reports the auditor\'s own recall on the originals '
+                        '(its calibration) and the annotated faces it still finds in the '
+                        'anonymised copies under ROOT (same relative paths)')
     return p.parse_args(argv)
 
 
@@ -97,6 +104,19 @@ def main(argv=None) -> int:
                              for r in not_audited]
     s = report['summary']
     s.update(incomplete=len(incomplete), unknown=len(unknown), not_audited=len(not_audited))
+    if args.gt:  # issue 15: the auditor's calibration and recall against given boxes
+        from vidplugins.privacy.audit import calibrate, gt_residuals
+        face = None if args.face_detector is None else args.face_detector
+        cal = calibrate(args.gt, face)
+        report['calibration'] = cal
+        report['gt'] = gt_residuals(root, args.gt, face)
+        print(f'auditor calibration: recall {cal["found"]}/{cal["faces"]} = {cal["recall"]:.3f} '
+              f'on {args.gt}' + ('' if cal['recall'] >= 0.95 else
+                                 ' (below 0.95: its zero counts are weak evidence)'))
+        g = report['gt']
+        print(f'against the given boxes: {g["images"]} anonymised images, {g["faces"]} faces, '
+              f'{g["found_in_originals"]} seen by the auditor in the originals, {g["residual"]} '
+              f'still seen after anonymisation: recall {g["recall"]:.3f}')
     dump_json_atomic(report, args.out, indent=1)
     if args.plot:
         plot_statistics(report['classes'], args.plot, title=osp.basename(osp.abspath(root)))

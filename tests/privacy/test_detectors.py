@@ -123,3 +123,145 @@ def test_mmdet_wrapper_with_a_saved_random_checkpoint(tiny_maskrcnn):
     assert len(none(img).validated(img.shape)) == 0
     with pytest.raises(FileNotFoundError, match='missing.pth'):
         build_detector(dict(type='MMDetDetector', config=cfg, checkpoint='missing.pth'))
+
+
+# --- issue 15: tiles, two families, head cue, body level ------------------------------------------
+class SquareFinder:
+    """A stand-in detector with a known limit: it finds bright squares whose side is at least
+    ``rel`` of its window's longer side (as BlazeFace misses faces below ~8 % of its input)."""
+
+    def __init__(self, rel=0.08):
+        self.rel, self.calls = rel, 0
+
+    def __call__(self, frame):
+        import cv2
+        self.calls += 1
+        n, _, stats, _ = cv2.connectedComponentsWithStats((frame[..., 0] > 200).astype(np.uint8))
+        boxes = [[x, y, x + w, y + h] for x, y, w, h, _ in stats[1:]
+                 if max(w, h) >= self.rel * max(frame.shape[:2])]
+        return Detections(np.asarray(boxes, np.float32).reshape(-1, 4), np.ones(len(boxes)))
+
+
+def test_axis_starts_and_tiles_by_hand():
+    from vidplugins.privacy.tiling import axis_starts, tile_windows
+    # stride 200 - 32 = 168: ceil(800 / 168) + 1 = 6 tiles, spread evenly over 800 px
+    assert axis_starts(1000, 200, 32) == [0, 160, 320, 480, 640, 800]
+    assert axis_starts(150, 200, 32) == [0]
+    assert tile_windows(150, 300, 200, 20) == [(0, 0, 200, 150), (100, 0, 300, 150)]
+
+
+def test_pyramid_rule_every_face_reaches_its_minimum_relative_size():
+    """The rule of tiling.py: every face of side s >= min_face lies wholly inside a window whose
+    longer side is <= s / rel_min (checked on random faces at 1080p and 4K)."""
+    from vidplugins.privacy.tiling import pyramid_windows
+    rng = np.random.default_rng(0)
+    for h, w in ((1080, 1920), (2160, 3840), (256, 340)):
+        wins = np.asarray(pyramid_windows(h, w, 16, 0.08, 2.0), np.float64)
+        assert tuple(wins[0]) == (0, 0, w, h)
+        longer = np.maximum(wins[:, 2] - wins[:, 0], wins[:, 3] - wins[:, 1])
+        for _ in range(300):
+            s = float(np.exp(rng.uniform(np.log(16), np.log(min(h, w) / 2))))
+            x, y = rng.uniform(0, w - s), rng.uniform(0, h - s)
+            inside = (wins[:, 0] <= x) & (wins[:, 1] <= y) & (wins[:, 2] >= x + s) \
+                & (wins[:, 3] >= y + s)
+            assert (inside & (longer * 0.08 <= s + 1e-6)).any(), (h, w, s, x, y)
+    with pytest.raises(ValueError, match='rel_min'):
+        pyramid_windows(10, 10, 16, 1.5)
+
+
+def test_tiled_detector_finds_a_small_face_the_whole_frame_misses():
+    from vidplugins.privacy.tiling import TiledDetector
+    frame = np.zeros((1080, 1920, 3), np.uint8)
+    frame[600:620, 1500:1520] = 255  # 20 px: 1 % of the frame's longer side
+    assert len(SquareFinder()(frame)) == 0
+    tiled = TiledDetector(SquareFinder(), min_face=16, rel_min=0.08)
+    out = tiled(frame)
+    np.testing.assert_array_equal(out.boxes, [[1500, 600, 1520, 620]])  # frame coordinates
+
+
+def test_calibrated_scores_and_unmatched_by_hand():
+    from vidplugins.privacy.detectors import calibrated_scores, unmatched
+    # (unsure, accept) = (0.4, 0.6): 0.6 -> 0.5, 0.8 -> 0.75, 0.5 -> 0.3 + 0.2 * 0.5, 0.3 dropped
+    np.testing.assert_allclose(calibrated_scores([0.6, 0.8, 1.0, 0.5, 0.3], 0.4, 0.6),
+                               [0.5, 0.75, 1.0, 0.4, -1.0], atol=1e-6)
+    a = np.array([[0, 0, 10, 10], [50, 50, 60, 60]], np.float32)
+    assert unmatched(a, np.array([[2, 2, 12, 12]])).tolist() == [False, True]
+    assert unmatched(a, np.zeros((0, 4))).tolist() == [True, True]
+
+
+def test_family_union_obfuscates_what_either_finds_and_measures_disagreement():
+    from vidplugins.privacy.detectors import FamilyUnionDetector
+
+    class Fixed:
+        def __init__(self, boxes, scores):
+            self.d = Detections(np.asarray(boxes, np.float32), np.asarray(scores, np.float32))
+
+        def __call__(self, frame):
+            return self.d
+    frame = np.zeros((100, 100, 3), np.uint8)
+    a = Fixed([[10, 10, 30, 30], [60, 60, 80, 80]], [0.9, 0.2])   # 2nd below a's unsure: dropped
+    b = Fixed([[12, 12, 31, 31], [40, 5, 50, 15]], [0.95, 0.9])
+    u = FamilyUnionDetector([a, b], thresholds=[(0.3, 0.5), (0.3, 0.5)])
+    out = u(frame)
+    # the shared face is fused into the union of both boxes; b's second face is kept
+    assert sorted(out.boxes.tolist()) == [[10, 10, 31, 31], [40, 5, 50, 15]]
+    d = u.last_disagreement
+    assert d.found == [1, 2] and d.only == [0, 1] and d.ratio == pytest.approx(1 / 2)
+    with pytest.raises(ValueError, match='one \\(unsure, accept\\) pair'):
+        FamilyUnionDetector([a, b], thresholds=[(0.3, 0.5)])
+
+
+def test_second_families_find_the_astronaut():
+    """dlib HOG (default family 2) and MTCNN (the auditor) find the real face of the astronaut
+    photo where mediapipe does (centre near (70, 38) of the 160 x 160 resize, so (140, 76) at
+    320 x 320), and nothing on a flat frame."""
+    for cfg, k in ((dict(type='DlibFaceDetector', model='hog', min_face=40), 2),
+                   (dict(type='MTCNNFaceDetector', min_face=20), 1)):
+        img = astronaut_frame((160 * k, 160 * k))
+        d = build_detector(cfg)(img).validated(img.shape)
+        assert len(d) >= 1, cfg
+        cx, cy = (d.boxes[0, :2] + d.boxes[0, 2:]) / 2 / k
+        assert 55 < cx < 90 and 20 < cy < 55, cfg
+        assert len(build_detector(cfg)(np.full_like(img, 128))) == 0
+
+
+def test_hog_people_scaling_and_tight_box_by_hand():
+    """HOG windows (x, y, w, h) found on the resized frame map back to the frame (divided by the
+    resize factor); tight=True keeps the person inside the window: (x + 0.2 w, y + 0.125 h,
+    0.6 w, 0.75 h); scores are sigmoid(margin)."""
+    from vidplugins.privacy.detectors import HOGPeopleDetector
+
+    class Model:
+        def detectMultiScale(self, img, **kw):
+            self.shape = img.shape
+            return np.array([[64, 32, 64, 128]]), np.array([[0.0]])
+    for tight, want in ((False, [32, 16, 64, 80]), (True, [38.4, 24, 57.6, 72])):
+        det = HOGPeopleDetector(target_side=400, tight=tight, min_score=0.0)
+        det._model = Model()
+        out = det(np.zeros((100, 200, 3), np.uint8))   # resized x2 to a 400 px longer side
+        assert det._model.shape == (200, 400, 3)
+        np.testing.assert_allclose(out.boxes, [want], atol=1e-4)
+        np.testing.assert_allclose(out.scores, [0.5])
+
+
+def test_multi_person_segmenter_masks_each_person_and_includes_faces(tmp_path):
+    """Two person boxes on a flat frame (the segmenter finds no one there): each box becomes its
+    person's mask (min_fill), and the face pass adds its box enlarged by face_enlarge."""
+    from vidplugins.privacy.persons import MultiPersonSegmenter
+    video = str(tmp_path / 'v.mp4')
+    with open(video + '.boxes.json', 'w') as f:
+        json.dump({'frames': [[[10, 10, 30, 60, 0.9], [50, 10, 70, 60, 0.8]]]}, f)
+    faces = str(tmp_path / 'f.json')
+    with open(faces, 'w') as f:
+        json.dump({'frames': [[[80, 10, 90, 20, 0.9]]]}, f)
+    seg = MultiPersonSegmenter(persons=dict(type='BoxFileDetector'),
+                               person_thresholds=(0.3, 0.5), whole_frame=False,
+                               faces=dict(type='BoxFileDetector', path=faces), face_enlarge=0.1)
+    seg.reset(video)
+    out = seg(np.full((64, 100, 3), 128, np.uint8)).validated((64, 100, 3))
+    assert len(out) == 3 and out.masks.shape == (3, 64, 100)
+    assert out.masks[0].sum() == 20 * 50 and out.masks[0][10:60, 10:30].all()
+    assert out.masks[1][10:60, 50:70].all()
+    assert out.masks[2].sum() == 12 * 12  # 10 px box grown by 1 px per side
+    # person scores on the common scale: 0.9 -> 0.5 + 0.5 * 0.4 / 0.5, 0.8 -> 0.5 + 0.5 * 0.3 / 0.5
+    np.testing.assert_allclose(out.scores[:2], [0.9, 0.8], atol=1e-6)

