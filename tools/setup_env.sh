@@ -7,7 +7,15 @@
 #   FORCE_CUDA=1 bash tools/setup_env.sh   # GPU machine with nvcc: ops compiled for CUDA too
 #
 # Environment: PYTHON (interpreter for the venv, default python3), VIDPLUGINS_VENV (default .venv),
-# MAX_JOBS (parallel compile jobs for mmcv, default 2).
+# MAX_JOBS (parallel compile jobs for mmcv, default 2), VIDPLUGINS_TORCH_INDEX (a package index to
+# take torch and torchvision from, same pinned versions; default PyPI, whose torch is a ~5 GB CUDA
+# build that also runs on CPU). A CPU-only machine that reaches PyTorch's CPU wheels saves the
+# CUDA libraries with
+#
+#   VIDPLUGINS_TORCH_INDEX=https://download.pytorch.org/whl/cpu bash tools/setup_env.sh
+#
+# System packages it needs (checked first by tools/check_system.sh): Python 3.9-3.11 with the venv
+# module and its headers, and a C++20 compiler (Debian: python3-venv python3-dev g++).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -21,6 +29,8 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 
 log() { printf '[setup_env] %s\n' "$*"; }
 
+PYTHON=$PYTHON bash "$ROOT/tools/check_system.sh"
+
 if [ ! -x "$VENV/bin/python" ]; then
   log "creating virtual environment at $VENV"
   "$PYTHON" -m venv "$VENV"
@@ -30,7 +40,8 @@ PIP=("$PY" -m pip install --quiet -c "$CONSTRAINTS")
 
 # A stamp of everything that decides the environment's contents: unchanged stamp + passing import
 # check = nothing to do.
-stamp_now=$(cat "$REQ"/*.txt "$ROOT/setup.py" "$ROOT/tools/setup_env.sh" | sha256sum | cut -c1-16)
+stamp_now=$( (cat "$REQ"/*.txt "$ROOT/setup.py" "$ROOT/tools/setup_env.sh"
+               echo "torch index: ${VIDPLUGINS_TORCH_INDEX:-pypi}") | sha256sum | cut -c1-16)
 stamp_file=$VENV/.vidplugins-stamp
 check_imports() {
   "$PY" - <<'PYEOF' >/dev/null 2>&1
@@ -47,8 +58,15 @@ log "build tools"
 "${PIP[@]}" --upgrade pip
 "${PIP[@]}" -r "$REQ/build.txt"
 
-log "torch + torchvision"
-"${PIP[@]}" torch torchvision
+if [ -n "${VIDPLUGINS_TORCH_INDEX:-}" ]; then
+  # Only the index changes: the versions stay those of constraints.txt (a local build tag such
+  # as 2.15.0+cpu satisfies ==2.15.0).
+  log "torch + torchvision from $VIDPLUGINS_TORCH_INDEX"
+  "${PIP[@]}" --index-url "$VIDPLUGINS_TORCH_INDEX" torch torchvision
+else
+  log "torch + torchvision"
+  "${PIP[@]}" torch torchvision
+fi
 
 # mmcv 2.1.0 has no wheel for this torch: compile it once per (torch version, CUDA or not) and keep
 # the wheel in a cache outside the repository, so a fresh clone on the same machine reuses it.
