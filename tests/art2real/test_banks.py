@@ -1,0 +1,184 @@
+"""Memory banks (thesis App. A.1): patch assignment, on-disk layout, resume, bad input, k-NN."""
+import json
+import os
+import os.path as osp
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from vidplugins.art2real.banks import PatchBanks, build_banks, patch_rows
+from vidplugins.art2real.patches import Scale
+from vidplugins.art2real.segmenters import read_rgb
+from vidplugins.utils.knn import RawRows, build_cosine_index, normalize_rows
+
+
+def quiet(*args):
+    pass
+
+
+def test_patch_rows_follow_the_20_percent_rule():
+    # 8x8 image, 4x4 patches stride 4: column 0 is class 1 (4 of 16 pixels = 25 % of the left
+    # patches), columns 4-5 are class 2 (8 of 16 = 50 % of the right patches), one pixel of
+    # class 3 (1/16 = 6 % < 20 %), the rest background.
+    rgb = np.arange(8 * 8 * 3, dtype=np.uint8).reshape(8, 8, 3)
+    labels = np.zeros((8, 8), np.int64)
+    labels[:, 0] = 1
+    labels[:, 4:6] = 2
+    labels[0, 7] = 3
+    labels[7, 7] = 255  # ignored: no bank
+    banks = patch_rows(rgb, labels, Scale(4, 4), threshold=0.2)
+    assert sorted(banks) == [0, 1, 2]
+    assert len(banks[1]) == 2 and len(banks[2]) == 2 and len(banks[0]) == 4
+    # Row layout: (C, 4, 4) flattened, values mapped from [0, 255] to [-1, 1].
+    top_left = rgb[:4, :4].transpose(2, 0, 1).reshape(-1) / 127.5 - 1
+    np.testing.assert_allclose(banks[1][0], top_left, atol=1e-6)
+    bottom_right = rgb[4:, 4:].transpose(2, 0, 1).reshape(-1) / 127.5 - 1
+    np.testing.assert_allclose(banks[2][1], bottom_right, atol=1e-6)
+
+
+def _photos(tmp_path, n=5, size=24, seed=0):
+    rng = np.random.default_rng(seed)
+    folder = tmp_path / 'photos'
+    folder.mkdir()
+    for i in range(n):
+        Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8)).save(
+            folder / f'p{i}.png')
+        lab = np.zeros((size, size), np.uint8)
+        lab[: size // 2] = 1 + i % 2
+        Image.fromarray(lab).save(folder / f'p{i}_labels.png')
+    return folder
+
+
+def test_bank_files_rows_and_means(tmp_path):
+    folder = _photos(tmp_path)
+    out = tmp_path / 'banks'
+    meta = build_banks(str(folder), str(out), scales='4:4,8:5', logger=quiet, progress=False)
+    assert meta['images'] == 5 and not meta['skipped']
+    # Every class-1 patch of the 4:4 scale, recomputed from the photos by slicing.
+    expect = []
+    for i in (0, 2, 4):
+        rgb = np.asarray(Image.open(folder / f'p{i}.png'))
+        for y in range(0, 24 - 3, 4):
+            for x in range(0, 24 - 3, 4):
+                if y < 12:   # label 1 on the top half: patch rows 0-2 are fully inside
+                    expect.append(rgb[y:y + 4, x:x + 4].transpose(2, 0, 1).reshape(-1))
+    expect = np.stack(expect) / 127.5 - 1
+    info = meta['banks']['4x4s4']['1']
+    rows = np.fromfile(out / info['bin'], dtype='<f4').reshape(-1, 48)
+    np.testing.assert_allclose(rows, expect, atol=1e-6)
+    np.testing.assert_allclose(np.load(out / info['mean']), expect.mean(0), atol=1e-5)
+    assert oct(os.stat(out / info['bin']).st_mode & 0o777) == '0o644'
+    banks = PatchBanks(str(out))
+    ids, cos = banks.get(Scale(4, 4), 1).search(rows[:3], 2)
+    assert ids[:, 0].tolist() == [0, 1, 2]     # each row is its own nearest neighbour
+    np.testing.assert_allclose(cos[:, 0], 1.0, atol=1e-5)
+
+
+def test_resume_redoes_nothing_and_drops_rows_written_after_the_checkpoint(tmp_path):
+    folder = _photos(tmp_path, n=6)
+    ref = tmp_path / 'ref'
+    build_banks(str(folder), str(ref), scales='4:4', logger=quiet, progress=False)
+
+    calls = []
+
+    class Killed(Exception):
+        pass
+
+    def seg_dies_at_5(rgb, path):
+        calls.append(osp.basename(path))
+        if len(calls) == 5:
+            raise Killed()
+        return np.asarray(Image.open(path.replace('.png', '_labels.png'))).astype(np.int64)
+
+    out = tmp_path / 'out'
+    with pytest.raises(Killed):
+        build_banks(str(folder), str(out), scales='4:4', segmenter=seg_dies_at_5,
+                    exclude_suffix='_labels.png', checkpoint_every=2, logger=quiet, progress=False)
+    # a kill -9 in the middle of a write leaves a partial row after the checkpoint
+    with open(out / '4x4s4' / 'class1.bin', 'ab') as f:
+        f.write(b'\x01\x02\x03')
+    calls.clear()
+
+    def seg(rgb, path):
+        calls.append(osp.basename(path))
+        return np.asarray(Image.open(path.replace('.png', '_labels.png'))).astype(np.int64)
+
+    build_banks(str(folder), str(out), scales='4:4', segmenter=seg, checkpoint_every=2,
+                exclude_suffix='_labels.png', logger=quiet, progress=False)
+    assert calls == ['p4.png', 'p5.png']          # photos 0-3 were checkpointed
+    for c in ('0', '1', '2'):
+        a = (ref / '4x4s4' / f'class{c}.bin').read_bytes()
+        assert a == (out / '4x4s4' / f'class{c}.bin').read_bytes()
+    index_mtime = os.stat(out / '4x4s4' / 'class1.index').st_mtime_ns
+    calls.clear()
+    build_banks(str(folder), str(out), scales='4:4', segmenter=seg,
+                exclude_suffix='_labels.png', logger=quiet, progress=False)
+    assert calls == [] and os.stat(out / '4x4s4' / 'class1.index').st_mtime_ns == index_mtime
+
+
+def test_bad_photos_are_counted_skips_naming_the_file(tmp_path):
+    folder = _photos(tmp_path, n=2)
+    (folder / 'broken.jpg').write_bytes(b'not a jpeg')
+    Image.fromarray(np.zeros((6, 6, 3), np.uint8)).save(folder / 'tiny.png')
+    Image.fromarray(np.zeros((6, 6), np.uint8)).save(folder / 'tiny_labels.png')
+    meta = build_banks(str(folder), str(tmp_path / 'b'), scales='4:4,8:5', logger=quiet,
+                       progress=False)
+    reasons = {osp.basename(s['file']): s['reason'] for s in meta['skipped']}
+    assert sorted(reasons) == ['broken.jpg', 'tiny.png']
+    assert 'broken.jpg' in reasons['broken.jpg'] and 'cannot read' in reasons['broken.jpg']
+    assert 'smaller than the largest patch (8x8)' in reasons['tiny.png']
+    with pytest.raises(ValueError, match='broken.jpg'):
+        build_banks(str(folder), str(tmp_path / 'c'), scales='4:4', strict=True, logger=quiet,
+                    progress=False)
+    # a photo without its label map is a counted skip too
+    os.remove(folder / 'p1_labels.png')
+    meta = build_banks(str(folder), str(tmp_path / 'd'), scales='4:4', logger=quiet,
+                       progress=False)
+    assert any('p1.png' in s['reason'] and 'no label map' in s['reason']
+               for s in meta['skipped'])
+
+
+def test_grayscale_cmyk_and_alpha_images_are_read_as_rgb(tmp_path):
+    rgb = np.random.default_rng(0).integers(0, 256, (10, 12, 3), dtype=np.uint8)
+    Image.fromarray(rgb[:, :, 0]).save(tmp_path / 'g.png')
+    Image.fromarray(rgb).convert('CMYK').save(tmp_path / 'c.jpg', quality=100)
+    rgba = np.dstack([rgb, np.where(np.arange(12) < 6, 255, 0)[None].repeat(10, 0)])
+    Image.fromarray(rgba.astype(np.uint8), 'RGBA').save(tmp_path / 'a.png')
+    g = read_rgb(str(tmp_path / 'g.png'))
+    assert g.shape == (10, 12, 3) and (g[..., 0] == rgb[..., 0]).all() and (g[..., 2] == g[..., 0]).all()
+    c = read_rgb(str(tmp_path / 'c.jpg'))
+    assert c.shape == (10, 12, 3) and np.abs(c.astype(int) - rgb).mean() < 8
+    a = read_rgb(str(tmp_path / 'a.png'))
+    assert (a[:, :6] == rgb[:, :6]).all() and (a[:, 6:] == 0).all()   # transparent -> black
+
+
+def test_compressed_index_reranks_exactly_from_the_rows(tmp_path):
+    # Structured rows (a few smooth directions + noise), like image patches.
+    rng = np.random.default_rng(0)
+    basis = rng.standard_normal((8, 48)).astype(np.float32)
+    x = (rng.standard_normal((8000, 8)) @ basis + 0.3 * rng.standard_normal((8000, 48)))
+    x = x.astype('<f4')
+    path = tmp_path / 'rows.bin'
+    x.tofile(path)
+    rows = RawRows(str(path), 48, cache_bytes=0)
+    np.testing.assert_array_equal(rows.take(np.array([[5, -1], [7999, 5]]))[0, 0], x[5])
+    mean = x.mean(0)
+    index = build_cosine_index(rows, mean, exact_max_bytes=0, nprobe=16)
+    assert not index.exact
+    q = x[:200] + 0.05 * rng.standard_normal((200, 48)).astype(np.float32)
+    ids, cos = index.search(q, 5)
+    exact = normalize_rows(q, mean) @ normalize_rows(x, mean).T
+    truth = np.argsort(-exact, 1)[:, :5]
+    recall1 = (ids[:, 0] == truth[:, 0]).mean()
+    assert recall1 >= 0.95
+    # returned cosines are the exact ones of the returned rows
+    np.testing.assert_allclose(cos, np.take_along_axis(exact, ids, 1), atol=1e-5)
+
+
+def test_meta_lists_banks_smaller_than_k(demo_banks):
+    with open(osp.join(demo_banks, 'meta.json')) as f:
+        meta = json.load(f)
+    for s, banks in meta['banks'].items():
+        for c, info in banks.items():
+            assert (f'{s}/class{c}' in meta['small_banks']) == (info['rows'] < 5)

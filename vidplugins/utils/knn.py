@@ -1,0 +1,201 @@
+"""Cosine k-NN over a large set of float rows with bounded RAM (faiss), shared by the methods that
+search banks or galleries (Art2Real's patch memory banks, thesis App. A.1).
+
+The rows live on disk as raw float32 (``RawRows``: ``N x D`` little-endian, no header, the layout
+of the Art2Real authors' ``.bin`` banks). The index holds either the centred, L2-normalised rows
+(exact, small banks) or a compressed code of them (``PCAR,IVF,PQ``: tens of bytes per row); a
+compressed search returns ``candidates`` rows per query, which are read back from disk and
+re-ranked with the exact cosine, so the answer is exact whenever the true neighbours are among the
+candidates. RAM therefore grows with the codes, not with the rows.
+"""
+from __future__ import annotations
+
+import math
+import os
+import os.path as osp
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ['RawRows', 'CosineIndex', 'build_cosine_index', 'normalize_rows']
+
+
+def normalize_rows(x: np.ndarray, mean: np.ndarray | None = None) -> np.ndarray:
+    """``(x - mean) / ||x - mean||`` row-wise, float32; zero rows stay zero.  ``(N, D) -> (N, D)``"""
+    x = np.asarray(x, dtype=np.float32)
+    if mean is not None:
+        x = x - mean.astype(np.float32)
+    norm = np.linalg.norm(x, axis=1, keepdims=True)
+    return np.ascontiguousarray(x / np.maximum(norm, 1e-12), dtype=np.float32)
+
+
+class RawRows:
+    """Read access to a raw float32 row file (``N x dim``).
+
+    ``take`` reads rows with ``os.pread`` instead of a memory map: mapped pages would count in the
+    process's resident memory, pread'd ones stay in the OS page cache. Files of at most
+    ``cache_bytes`` are read into RAM once (small banks: training reads them every step).
+    """
+
+    def __init__(self, path: str, dim: int, cache_bytes: int = 64 << 20):
+        self.path, self.dim = path, int(dim)
+        self.row_bytes = 4 * self.dim
+        size = osp.getsize(path)
+        if size % self.row_bytes:
+            raise ValueError(f'{path}: size {size} is not a multiple of the row size '
+                             f'{self.row_bytes} (dim {dim} float32); the file is truncated')
+        self.n = size // self.row_bytes
+        self._cache = None
+        if size <= cache_bytes:
+            self._cache = np.fromfile(path, dtype='<f4').reshape(self.n, self.dim)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def chunks(self, rows: int = 65536):
+        """Yield ``(start, array (r, dim))`` over the file, ``rows`` at a time."""
+        with open(self.path, 'rb') as f:
+            for start in range(0, self.n, rows):
+                count = min(rows, self.n - start)
+                f.seek(start * self.row_bytes)
+                arr = np.fromfile(f, dtype='<f4', count=count * self.dim)
+                yield start, arr.reshape(count, self.dim)
+
+    def sample(self, count: int, seed: int = 0) -> np.ndarray:
+        """``count`` distinct random rows (all rows when the file has fewer). ``(count, dim)``"""
+        if count >= self.n:
+            return self.take(np.arange(self.n))
+        ids = np.random.default_rng(seed).choice(self.n, size=count, replace=False)
+        return self.take(ids)
+
+    def take(self, ids: np.ndarray) -> np.ndarray:
+        """Rows ``ids`` (any shape, ``-1`` gives a zero row). ``ids.shape + (dim,)``"""
+        ids = np.asarray(ids, dtype=np.int64)
+        out = np.zeros(ids.shape + (self.dim,), dtype=np.float32)
+        valid = ids >= 0
+        if not valid.any():
+            return out
+        if self._cache is not None:
+            out[valid] = self._cache[ids[valid]]
+            return out
+        uniq, inverse = np.unique(ids[valid], return_inverse=True)
+        rows = np.empty((len(uniq), self.dim), dtype=np.float32)
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            for i, r in enumerate(uniq.tolist()):
+                buf = os.pread(fd, self.row_bytes, r * self.row_bytes)
+                rows[i] = np.frombuffer(buf, dtype='<f4')
+        finally:
+            os.close(fd)
+        out[valid] = rows[inverse]
+        return out
+
+
+@dataclass
+class CosineIndex:
+    """A faiss index over centred, normalised rows plus what an exact re-rank needs.
+
+    ``search(queries, k)`` returns ``(ids, cos)`` of shape ``(Q, k)``, sorted by decreasing cosine;
+    missing neighbours (fewer than ``k`` rows) are ``-1`` with cosine ``-inf``.
+    """
+    index: object
+    rows: RawRows
+    mean: np.ndarray
+    exact: bool
+    candidates: int = 64
+
+    def search(self, queries: np.ndarray, k: int):
+        q = normalize_rows(queries, self.mean)
+        if self.exact:
+            scores, ids = self.index.search(q, k)
+            scores = np.where(ids >= 0, scores, -np.inf).astype(np.float32)
+            return ids, scores
+        kc = max(k, self.candidates)
+        _, cand = self.index.search(q, kc)
+        vecs = normalize_rows(self.rows.take(cand).reshape(-1, self.rows.dim), self.mean)
+        vecs = vecs.reshape(cand.shape + (self.rows.dim,))
+        cos = np.einsum('qcd,qd->qc', vecs, q)
+        cos[cand < 0] = -np.inf
+        order = np.argsort(-cos, axis=1, kind='stable')[:, :k]
+        ids = np.take_along_axis(cand, order, 1)
+        cos = np.take_along_axis(cos, order, 1)
+        if ids.shape[1] < k:  # pragma: no cover  (kc >= k always)
+            raise AssertionError
+        return ids, cos.astype(np.float32)
+
+    def set_nprobe(self, nprobe: int) -> None:
+        import faiss
+        if not self.exact:
+            faiss.extract_index_ivf(self.index).nprobe = int(nprobe)
+
+
+def _nlist(n: int) -> int:
+    # ~4 sqrt(n) lists (faiss guideline), a power of two <= 4096 (the training sample stays a
+    # few hundred MB), with >= 39 training rows per list.
+    target = min(4096, 2 ** int(round(math.log2(max(16.0, 4 * math.sqrt(n))))))
+    while target > 16 and n < 39 * target:
+        target //= 2
+    return target
+
+
+def _pq_m(d: int) -> int:
+    # Largest divisor of d that is <= 32 (<= 32 bytes a row) and leaves >= 4 dims per sub-vector.
+    for m in range(min(32, max(1, d // 4)), 0, -1):
+        if d % m == 0:
+            return m
+    return 1
+
+
+def build_cosine_index(rows: RawRows, mean: np.ndarray, *, exact_max_bytes: int = 256 << 20,
+                       factory: str | None = None, train_rows: int | None = None,
+                       nprobe: int = 32,
+                       candidates: int = 64, chunk_rows: int = 65536, seed: int = 0,
+                       progress=None) -> CosineIndex:
+    """Build the index of ``rows`` (cosine after centring on ``mean``).
+
+    Exact (``IndexFlatIP`` on the normalised rows) when they take at most ``exact_max_bytes``;
+    otherwise ``factory`` (default ``PCAR{p},IVF{nlist},PQ{m}``, ``p = min(D, 128)``) trained on
+    ``train_rows`` random rows (default ``max(65536, 32 nlist)``) and filled ``chunk_rows`` at a
+    time, so peak RAM is the codes plus the training sample or one chunk. ``progress(done_rows)``
+    is called after each chunk.
+    """
+    import faiss
+    n, d = len(rows), rows.dim
+    if n == 0:
+        raise ValueError(f'{rows.path}: empty bank, nothing to index')
+    exact = factory is None and n * d * 4 <= exact_max_bytes
+    if exact:
+        index = faiss.IndexFlatIP(d)
+    else:
+        nlist = _nlist(n)
+        if factory is None:
+            p = min(d, 128)
+            factory = f'PCAR{p},IVF{nlist},PQ{_pq_m(p)}'
+        index = faiss.index_factory(d, factory, faiss.METRIC_INNER_PRODUCT)
+        ivf = faiss.extract_index_ivf(index)
+        ivf.cp.niter = 10   # enough for a coarse quantiser; the re-rank restores exactness
+        if hasattr(ivf, 'pq'):
+            ivf.pq.cp.niter = 10
+        if train_rows is None:
+            train_rows = max(65536, 32 * ivf.nlist)
+        index.train(normalize_rows(rows.sample(min(n, train_rows), seed), mean))
+    for start, chunk in rows.chunks(chunk_rows):
+        index.add(normalize_rows(chunk, mean))
+        if progress is not None:
+            progress(start + len(chunk))
+    out = CosineIndex(index=index, rows=rows, mean=np.asarray(mean, np.float32), exact=exact,
+                      candidates=candidates)
+    out.set_nprobe(nprobe)
+    return out
+
+
+def load_cosine_index(index_path: str, rows: RawRows, mean: np.ndarray, *, nprobe: int = 32,
+                      candidates: int = 64) -> CosineIndex:
+    """Read an index written with ``faiss.write_index`` (flat indexes are exact)."""
+    import faiss
+    index = faiss.read_index(index_path)
+    exact = isinstance(index, faiss.IndexFlat)
+    out = CosineIndex(index=index, rows=rows, mean=np.asarray(mean, np.float32), exact=exact,
+                      candidates=candidates)
+    out.set_nprobe(nprobe)
+    return out
