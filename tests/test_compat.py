@@ -222,3 +222,50 @@ def test_installed_path_falls_back_only_when_the_distribution_folder_is_missing(
     missing = compat.installed_path_with_editable_installs(lambda p: str(tmp_path / 'nope'))
     assert missing('vidplugins') == osp.dirname(vidplugins.__file__)
     assert calls == ['anything']
+
+
+# ---------------------------------------------------------------- 5. distributed without CUDA
+
+# One process plays rank 0 of 1 under Slurm (the variables srun sets), then under torchrun; each
+# time mmengine's initialiser must create a gloo group, and DDP must accept the CPU module that
+# Runner.wrap_model hands it with device_ids=[LOCAL_RANK].
+DIST_WITHOUT_CUDA = '''
+import os, socket, torch
+def port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return str(s.getsockname()[1])
+from mmengine.dist import utils
+from mmengine.model import MMDistributedDataParallel
+os.environ.update(SLURM_PROCID='0', SLURM_NTASKS='1', SLURM_LOCALID='0',
+                  SLURM_NODELIST='localhost', MASTER_ADDR='127.0.0.1', MASTER_PORT=port())
+utils._init_dist_slurm('nccl')
+ddp = MMDistributedDataParallel(module=torch.nn.Linear(2, 1), device_ids=[0])
+print('SLURM', torch.distributed.get_backend(), os.environ['RANK'], os.environ['WORLD_SIZE'],
+      os.environ['LOCAL_RANK'], ddp.device_ids)
+torch.distributed.destroy_process_group()
+os.environ.update(RANK='0', WORLD_SIZE='1', LOCAL_RANK='0', MASTER_PORT=port())
+utils._init_dist_pytorch('nccl')
+print('TORCHRUN', torch.distributed.get_backend(), torch.distributed.get_world_size())
+'''
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='the CPU path; with CUDA mmengine runs as is')
+def test_distributed_init_and_ddp_without_cuda_fail_without_and_work_with(tmp_path):
+    rc, out = run_python(DIST_WITHOUT_CUDA, cwd=tmp_path)
+    assert rc != 0 and 'SLURM' not in out               # torch.cuda.set_device fails
+    rc, out = run_python('import vidplugins\n' + DIST_WITHOUT_CUDA, cwd=tmp_path)
+    assert rc == 0, out
+    assert 'distributed backend nccl -> gloo' in out
+    assert 'SLURM gloo 0 1 0 None' in out
+    assert 'TORCHRUN gloo 1' in out
+
+
+def test_distributed_fixes_wrap_mmengine_once():
+    from mmengine.dist import utils
+    from mmengine.model.wrappers import distributed
+    compat._allow_distributed_without_cuda(utils)
+    compat._allow_ddp_without_cuda(distributed)
+    for fn in (utils._init_dist_slurm, utils._init_dist_pytorch,
+               distributed.MMDistributedDataParallel.__init__):
+        assert hasattr(fn, '__wrapped__') and not hasattr(fn.__wrapped__, '__wrapped__')

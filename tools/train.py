@@ -10,8 +10,6 @@ import vidplugins  # noqa: F401  (compat fixes + registration before the runner 
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from vidplugins.utils.dist import setup_cpu_distributed
-
 
 def parse_args():
     parser = argparse.ArgumentParser(description='Train a vidplugins / mmaction2 model')
@@ -77,7 +75,6 @@ def merge_args(cfg, args):
 def main():
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
-    cfg = setup_cpu_distributed(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
     runner.train()
 
