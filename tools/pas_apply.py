@@ -2,9 +2,10 @@
 networks benefit from the same sequence) and print Params / GFLOPs per step.
 
     python tools/pas_apply.py CONFIG --ops c,f,t [--out-dir DIR] [--prefix NAME]
+        [--name-template '{prefix}-pas{k}-{op}']
 
 With ``--out-dir`` every step is written as a config inheriting the previous one
-(``<prefix>-pas<k>-<op>.py``); ``t+f`` is one step of two operators.
+(``<prefix>-pas<k>-<op>.py`` by default); ``t+f`` is one step of two operators.
 """
 import argparse
 import os
@@ -27,6 +28,8 @@ def parse_args():
     p.add_argument('--ops', required=True, help="e.g. 'c,f,t,t,t'")
     p.add_argument('--out-dir', help='write one config per step here')
     p.add_argument('--prefix', help='file name prefix (default: the config name)')
+    p.add_argument('--name-template', default='{prefix}-pas{k}-{op}',
+                   help='file name of step k (without .py); fields prefix, k, op')
     p.add_argument('--no-flops', action='store_true', help='do not measure (faster)')
     return p.parse_args()
 
@@ -41,7 +44,8 @@ def main():
     for k, op in enumerate(ops, 1):
         if args.out_dir:
             os.makedirs(args.out_dir, exist_ok=True)
-            path = osp.join(args.out_dir, f'{prefix}-pas{k}-{op}.py')
+            name = args.name_template.format(prefix=prefix, k=k, op=op)
+            path = osp.join(args.out_dir, f'{name}.py')
             cfg = write_reduced_config(parent, op, path, cfg)
             parent = path
         else:

@@ -12,8 +12,8 @@ from vidplugins.pas.operators import (OperatorNotApplicable, apply_operator, app
 
 from ..conftest import REPO
 
-R21D = osp.join(REPO, 'configs/pas/r2plus1d_r18-tran_64xb24-16x1x1-45e_kinetics400-rgb.py')
-SLOWFAST = osp.join(REPO, 'configs/pas/slowfast_r50_128xb16-4x16x1-45e_kinetics400-rgb.py')
+R21D = osp.join(REPO, 'configs/pas/pas_r2plus1d-18_k400_base.py')
+SLOWFAST = osp.join(REPO, 'configs/pas/pas_slowfast-4x16-r50_k400_base.py')
 
 
 def _inner(loader):

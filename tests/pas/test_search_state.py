@@ -117,3 +117,16 @@ def test_search_bookkeeping(tmp_path):
     assert third.submitted == ['iter2_s']
     assert state['hypotheses']['iter2_s']['attempts'] == 0
     assert state['chosen_ops'] == ['l', 't']
+
+
+def test_invalid_loss_stops_training():
+    from types import SimpleNamespace
+
+    import torch
+
+    from vidplugins.pas.hooks import StopOnInvalidLossHook
+    hook = StopOnInvalidLossHook()
+    runner = SimpleNamespace(iter=4, work_dir='w')
+    hook.after_train_iter(runner, 0, outputs=dict(loss=torch.tensor(1.5)))
+    with pytest.raises(FloatingPointError, match='loss is nan at iteration 5'):
+        hook.after_train_iter(runner, 0, outputs=dict(loss=torch.tensor(float('nan'))))

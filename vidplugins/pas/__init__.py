@@ -8,5 +8,6 @@ the shared KD losses and ``PASDistiller`` in mmaction2's registries. The search 
 from .. import backbones  # noqa: F401  (shared: R(2+1)D of Tran et al., SlowFast widths)
 from .. import distillation  # noqa: F401  (shared: KLDivergenceKDLoss)
 from .distiller import PASDistiller, reduce_clip, slice_state_dict  # noqa: F401
+from .hooks import StopOnInvalidLossHook  # noqa: F401
 from .operators import (GAMMAS, OPERATORS, OperatorNotApplicable, apply_operator,  # noqa: F401
                         apply_operators, operator_delta, write_reduced_config)

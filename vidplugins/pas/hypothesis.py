@@ -86,9 +86,9 @@ def training_delta(arch: Config, base: Config, base_ckpt: str, ops: Sequence[str
         lr = base.optim_wrapper.optimizer.lr * FINETUNE_LR_FACTOR
         delta['optim_wrapper'] = dict(optimizer=dict(lr=lr))
     hooks = [h for h in _plain(arch.get('custom_hooks', []))
-             if h.get('type') != 'CheckInvalidLossHook']
+             if h.get('type') != 'StopOnInvalidLossHook']
     # A NaN / inf loss stops the job (non-zero exit): the search marks it failed and retries.
-    delta['custom_hooks'] = hooks + [dict(type='CheckInvalidLossHook', interval=1)]
+    delta['custom_hooks'] = hooks + [dict(type='StopOnInvalidLossHook', interval=1)]
     delta['pas_training'] = dict(kd=kd, init=mode, ops=list(ops),
                                  teacher_train_mode=teacher_train_mode)
     return delta

@@ -11,7 +11,7 @@ GFLOPs, checkpoint, and the chosen sequence. Killing the search at any moment (k
 the same command again continues: a done hypothesis is never retrained nor its checkpoint
 touched; a running one restarts its step, ``tools/train.py --resume`` continuing from its last
 checkpoint; a failed one (non-zero exit: a killed job, a NaN loss stopped by
-``CheckInvalidLossHook``) is retried up to ``max_attempts`` and then reported while the search
+``StopOnInvalidLossHook``) is retried up to ``max_attempts`` and then reported while the search
 goes on; an operator that cannot apply is recorded as skipped with the reason.
 """
 from __future__ import annotations

@@ -1,5 +1,5 @@
 # PAS: eps_c(_base_), written by vidplugins.pas.operators
-_base_ = 'slowfast_r50_128xb16-4x16x1-45e_kinetics400-rgb.py'
+_base_ = 'pas_slowfast-4x16-r50_k400_base.py'
 
 model = {'backbone': {'slow_pathway': {'base_channels': 46},
               'fast_pathway': {'base_channels': 6},

@@ -1,9 +1,9 @@
 # PAS: eps_t(_base_), written by vidplugins.pas.operators
-_base_ = 'r2plus1d_r18-tran_64xb24-16x1x1-45e_kinetics400-rgb-pas2-f.py'
+_base_ = 'pas_r2plus1d-18-pas4_k400.py'
 
 train_dataloader = {'dataset': {'dataset': {'pipeline': [{'type': 'DecordInit'},
                                       {'type': 'SampleFrames',
-                                       'clip_len': 4,
+                                       'clip_len': 1,
                                        'frame_interval': 2,
                                        'num_clips': 1},
                                       {'type': 'DecordDecode'},
@@ -17,7 +17,7 @@ train_dataloader = {'dataset': {'dataset': {'pipeline': [{'type': 'DecordInit'},
                                       {'type': 'PackActionInputs'}]}}}
 val_dataloader = {'dataset': {'pipeline': [{'type': 'DecordInit'},
                           {'type': 'SampleFrames',
-                           'clip_len': 4,
+                           'clip_len': 1,
                            'frame_interval': 2,
                            'num_clips': 1,
                            'test_mode': True},
@@ -30,7 +30,7 @@ val_dataloader = {'dataset': {'pipeline': [{'type': 'DecordInit'},
                           {'type': 'PackActionInputs'}]}}
 test_dataloader = {'dataset': {'pipeline': [{'type': 'DecordInit'},
                           {'type': 'SampleFrames',
-                           'clip_len': 4,
+                           'clip_len': 1,
                            'frame_interval': 2,
                            'num_clips': 10,
                            'test_mode': True},
@@ -42,7 +42,7 @@ test_dataloader = {'dataset': {'pipeline': [{'type': 'DecordInit'},
                           {'type': 'FormatShape', 'input_format': 'NCTHW'},
                           {'type': 'PackActionInputs'}]}}
 train_pipeline = [{'type': 'DecordInit'},
- {'type': 'SampleFrames', 'clip_len': 4, 'frame_interval': 2, 'num_clips': 1},
+ {'type': 'SampleFrames', 'clip_len': 1, 'frame_interval': 2, 'num_clips': 1},
  {'type': 'DecordDecode'},
  {'type': 'Resize', 'scale': (171, 128), 'keep_ratio': False},
  {'type': 'RandomCrop', 'size': 112},
@@ -51,7 +51,7 @@ train_pipeline = [{'type': 'DecordInit'},
  {'type': 'PackActionInputs'}]
 val_pipeline = [{'type': 'DecordInit'},
  {'type': 'SampleFrames',
-  'clip_len': 4,
+  'clip_len': 1,
   'frame_interval': 2,
   'num_clips': 1,
   'test_mode': True},
@@ -62,7 +62,7 @@ val_pipeline = [{'type': 'DecordInit'},
  {'type': 'PackActionInputs'}]
 test_pipeline = [{'type': 'DecordInit'},
  {'type': 'SampleFrames',
-  'clip_len': 4,
+  'clip_len': 1,
   'frame_interval': 2,
   'num_clips': 10,
   'test_mode': True},
@@ -71,5 +71,5 @@ test_pipeline = [{'type': 'DecordInit'},
  {'type': 'CenterCrop', 'crop_size': 112},
  {'type': 'FormatShape', 'input_format': 'NCTHW'},
  {'type': 'PackActionInputs'}]
-flops_input_shape = (1, 3, 4, 112, 112)
-pas_ops = ['c', 'f', 't']
+flops_input_shape = (1, 3, 1, 112, 112)
+pas_ops = ['c', 'f', 't', 't', 't']
