@@ -12,3 +12,6 @@ model = dict(actor_dim=1024, object_dim=None, num_classes=22, num_heads=4, num_l
              loss='ce', background_column=True)
 flops_inputs = dict(num_actors=4, num_objects=0)
 default_hooks = dict(checkpoint=dict(save_best='mAP/frame_mAP', rule='greater'))
+# Softmax cross-entropy has no background target: training keeps the detections that match a
+# ground-truth box (IoU >= 0.5) and drops the unmatched ones (label 0), which the loss rejects.
+train_dataloader = dict(dataset=dict(assigner=dict(keep_unmatched=False)))

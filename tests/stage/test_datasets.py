@@ -94,7 +94,8 @@ def test_dataset_test_mode_keeps_detections_above_the_score_threshold(files):
 
 def test_block_sampler():
     assert [b.tolist() for b in keyframe_blocks(7, 3)] == [[0, 1, 2], [3, 4, 5], [6]]
-    s = KeyframeBlockSampler(list(range(20)), block_size=6, shuffle=True, seed=3)
+    s = KeyframeBlockSampler(list(range(20)), block_size=6, shuffle=True, seed=3,
+                             shift_borders=False)
     epochs = []
     for e in range(3):
         s.set_epoch(e)
@@ -108,6 +109,41 @@ def test_block_sampler():
     s.set_epoch(0)
     assert list(s) == epochs[0]                                # deterministic
     assert list(KeyframeBlockSampler(list(range(8)), 3, shuffle=False)) == list(range(8))
+
+
+def consecutive_pairs(blocks):
+    return {(a, a + 1) for b in blocks for a, c in zip(b, b[1:]) if c == a + 1}
+
+
+def test_block_borders_move_every_epoch():
+    """Authors' loader: a pair of consecutive keyframes cut apart in one epoch is linked in
+    another; every epoch still yields each keyframe once, in blocks of b (the tail last)."""
+    n, b = 40, 6
+    s = KeyframeBlockSampler(list(range(n)), block_size=b, shuffle=True, seed=0)
+    fixed = KeyframeBlockSampler(list(range(n)), block_size=b, shuffle=True, seed=0,
+                                 shift_borders=False)
+    offsets, linked = set(), set()
+    for e in range(12):
+        s.set_epoch(e)
+        idx = list(s)
+        assert sorted(idx) == list(range(n)) and len(idx) == len(s) == n
+        off = s.border_offset(e)
+        offsets.add(off)
+        blocks = [idx[i:i + b] for i in range(0, n - n % b, b)] + [idx[n - n % b:]]
+        # every full block is b consecutive keyframes of the order rotated by the offset
+        rotated = [(i + off) % n for i in range(n)]
+        starts = {rotated[i] for i in range(0, n - n % b, b)}
+        assert {blk[0] for blk in blocks[:-1]} == starts
+        assert all(blk == [(blk[0] + j) % n for j in range(len(blk))] for blk in blocks)
+        linked |= consecutive_pairs(blocks)
+    assert len(offsets) > 1
+    # with fixed borders the pairs (5, 6), (11, 12), ... are never in one block; moving ones
+    # link every consecutive pair in some epoch
+    never = {(a, a + 1) for a in range(b - 1, n - 1, b)}
+    assert not never & consecutive_pairs(fixed.epoch_blocks(0))
+    assert never <= linked
+    s.set_epoch(3)
+    assert list(s) == list(s)   # deterministic per epoch
 
 
 def test_packing_by_hand(files):

@@ -123,10 +123,10 @@ def test_read_proposals_and_keyframes(tmp_path):
     excl.write_text('vidA,0003\n')
     keys = actor_keyframes(str(csv), pkl, str(excl))
     assert list(keys) == [('vidA', 1), ('vidA', 2), ('vidB', 1)]
-    boxes, scores = keys[('vidA', 1)]
-    # Ground truth first (score 1.0), then the detections (any score by default).
+    boxes, scores, is_gt = keys[('vidA', 1)]
+    # Ground truth first (score 1.0, marked), then the detections (any score by default).
     assert np.allclose(boxes, [[0, 0, .5, 1], [.1, .1, .5, .5], [.2, .2, .6, .6]])
-    assert np.allclose(scores, [1.0, .9, .3])
+    assert np.allclose(scores, [1.0, .9, .3]) and is_gt.tolist() == [True, False, False]
     bad = str(tmp_path / 'bad.pkl')
     with open(bad, 'wb') as f:
         pickle.dump({'vidA-0001': np.zeros((1, 5))}, f)
@@ -159,7 +159,7 @@ def test_actor_tool_on_generated_videos_is_resumable(tmp_path, videos, actor_ckp
                      'missing,0001': boxes}, f)
     out = str(tmp_path / 'actors.h5')
     args = [ACTOR_CONFIG, actor_ckpts[0], '--video-dir', videos, '--proposals', pkl,
-            '--timestamp-start', 0, '--out', out] + cfg_args(ACTOR_OPTIONS)
+            '--timestamp-start', 0, '--split', 'train', '--out', out] + cfg_args(ACTOR_OPTIONS)
     # The saved checkpoints load weights-only (torch's default since 2.6).
     assert 'state_dict' in torch.load(actor_ckpts[0], weights_only=True)
     run_tool(ACTOR_TOOL, *args)
@@ -181,8 +181,8 @@ def test_actor_tool_on_generated_videos_is_resumable(tmp_path, videos, actor_ckp
     keys = actor_keyframes(None, pkl)
 
     def compute(video, ts):
-        b, s = keys[(video['video_id'], ts)]
-        return ext(video, ts, b), b, s
+        b, s, gt = keys[(video['video_id'], ts)]
+        return ext(video, ts, b), b, s, gt
 
     stats = run_extraction(out, 'actors', osp.basename(ACTOR_CONFIG)[:-3], 64, source,
                            list(keys), compute)

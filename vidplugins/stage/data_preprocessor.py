@@ -44,7 +44,8 @@ def pack_keyframes(clips: Sequence[Mapping[str, torch.Tensor]], video_ids: Seque
             raise ValueError(f'{kind} features of different sizes in one batch: {sorted(dims)} '
                              f'(videos {sorted(set(video_ids))})')
         dim = dims.pop() if dims else max(f.shape[1] for f in feats)
-        feats = [f.reshape(-1, dim) if f.shape[0] == 0 else f for f in feats]
+        # (0, dim): also when dim is 0 (no objects: J-HMDB-21 / UCF101-24), where -1 is ambiguous
+        feats = [f.reshape(0, dim) if f.shape[0] == 0 else f for f in feats]
         counts = torch.tensor([f.shape[0] for f in feats])
         out[f'{kind}_feats'] = torch.cat(feats).float()
         out[f'{kind}_boxes'] = torch.cat([c[f'{kind}_boxes'].reshape(-1, 4)

@@ -42,6 +42,7 @@ from .label_assignment import KeyframeLabelAssigner
 
 MISSING_ACTORS = ('skip', 'error')
 MISSING_OBJECTS = ('error', 'empty')
+TEST_BOXES = ('detections', 'ground_truth', 'all')
 
 
 @TRANSFORMS.register_module()
@@ -103,6 +104,13 @@ class AVAFeatureDataset(BaseDataset):
             (J-HMDB-21 / UCF101-24, softmax CE).
         assigner: :class:`~.label_assignment.KeyframeLabelAssigner` arguments (score and IoU
             thresholds of Sec. 3.2.2); at test time only ``det_score_thr`` applies.
+        test_boxes: actors used at validation / test time (``test_mode=True``) of a project
+            file, whose ground-truth boxes are marked (``is_gt``): 'detections' (default: the
+            ground-truth boxes never reach a prediction), 'ground_truth' (the marked boxes
+            only: the experiment of Sec. 3.3.2, "tested with ground-truth actor boxes") or
+            'all'. A version-1 project file (no marks) raises ``FeatureFileError`` with
+            'detections' and 'ground_truth'. The authors' releases carry no marks: their
+            boxes are used as stored. Training always uses every box (Sec. 3.2.2).
         video_list: 'stage-slowfast' only: clip number -> video id, a list or a text file with
             one id per line (default: the sorted video ids of ``ann_file``).
         on_missing_actors: 'skip' (counted) or 'error'.
@@ -122,6 +130,7 @@ class AVAFeatureDataset(BaseDataset):
                  actor_dim: Optional[int] = None,
                  object_dim: Optional[int] = None, num_classes: int = 81,
                  multilabel: bool = True, assigner: Optional[dict] = None,
+                 test_boxes: str = 'detections',
                  video_list: Union[None, str, Sequence[str]] = None,
                  on_missing_actors: str = 'skip', on_missing_objects: str = 'error',
                  check_finite: bool = True, img_shape=(1, 1), cache_features: bool = False,
@@ -139,6 +148,9 @@ class AVAFeatureDataset(BaseDataset):
                 raise ValueError(f'feature formats must be in {FEATURE_FORMATS}, got {fmt!r}')
         if object_format is None:
             object_format = 'vidplugins' if formats[0] == 'vidplugins' else 'stage-i3d'
+        if test_boxes not in TEST_BOXES:
+            raise ValueError(f'test_boxes must be one of {TEST_BOXES}, got {test_boxes!r}')
+        self.test_boxes = test_boxes
         if on_missing_actors not in MISSING_ACTORS:
             raise ValueError(f'on_missing_actors must be one of {MISSING_ACTORS}')
         if on_missing_objects not in MISSING_OBJECTS:
@@ -193,6 +205,14 @@ class AVAFeatureDataset(BaseDataset):
             for fmt, path in zip(self.actor_formats, self.actor_files)]
         self.actor_reader = (readers[0] if len(readers) == 1 else
                              MeanFeatureReader(readers, box_atol=self.box_atol))
+        if self.test_mode and self.test_boxes != 'all':
+            version = getattr(self.actor_reader, 'version', None)
+            if getattr(self.actor_reader, 'marks_gt', False) is False and version is not None:
+                raise FeatureFileError(
+                    f'{self.actor_file}: project feature format version {version} does not mark '
+                    f'ground-truth boxes (is_gt), so test_boxes={self.test_boxes!r} cannot keep '
+                    f'them apart from the detections: re-extract it with '
+                    f'tools/data/ava/extract_actor_features.py, or set test_boxes=\'all\'')
         self.object_reader = None
         if self.object_file is not None:
             self.object_reader = build_reader(self.object_format, 'objects', self.object_file,
@@ -234,7 +254,12 @@ class AVAFeatureDataset(BaseDataset):
         vid, ts = info['video_id'], info['timestamp']
         act = self.actor_reader.read(vid, ts)
         if self.test_mode:
-            keep, labels = np.flatnonzero(self.assigner.keep(act['scores'])), None
+            keep = self.assigner.keep(act['scores'])
+            if 'is_gt' in act and self.test_boxes == 'detections':
+                keep = keep & ~act['is_gt']
+            elif 'is_gt' in act and self.test_boxes == 'ground_truth':
+                keep = act['is_gt']  # Sec. 3.3.2: ground-truth boxes, whatever the threshold
+            keep, labels = np.flatnonzero(keep), None
         elif 'gt_labels' in act:  # authors' releases: labels assigned at extraction
             keep = np.flatnonzero(self.assigner.keep(act['scores']))
             labels = act['gt_labels'][keep]

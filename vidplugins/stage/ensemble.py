@@ -65,3 +65,46 @@ def average_predictions(runs: Sequence[Sequence[dict]], sources: Sequence[str] =
         pred['pred_instances'] = dict(first['pred_instances'], scores=torch.stack(scores).mean(0))
         out.append(pred)
     return out
+
+
+def read_metrics(path: str) -> dict:
+    """Final metrics of one ``tools/test.py`` run: ``<work_dir>/<timestamp>/<timestamp>.json``
+    (one JSON object) or a JSON-lines log (the last line holding a ``/``-named metric).
+
+    Returns ``{name: float}`` of the metric entries (names with a ``/``, e.g.
+    ``mAP/frame_mAP``). Raises ``ValueError`` naming the file when none is found.
+    """
+    import json
+    with open(path) as f:
+        text = f.read()
+    try:
+        records = [json.loads(text)]
+    except json.JSONDecodeError:
+        try:
+            records = [json.loads(line) for line in text.splitlines() if line.strip()]
+        except json.JSONDecodeError as e:
+            raise ValueError(f'{path}: neither a JSON object nor JSON lines ({e})') from None
+    for rec in reversed(records):
+        if isinstance(rec, dict):
+            metrics = {k: float(v) for k, v in rec.items()
+                       if '/' in k and isinstance(v, (int, float))}
+            if metrics:
+                return metrics
+    raise ValueError(f'{path}: no metric (a key like "mAP/frame_mAP") found')
+
+
+def average_split_metrics(runs: Sequence[dict], sources: Sequence[str] = ()) -> dict:
+    """Mean of each metric over the runs of the splits (J-HMDB-21: splits 1-3, Sec. 3.3.1).
+
+    Every run must report the same metric names; a missing one raises ``ValueError`` naming
+    the run (averaging a metric over a subset of the splits would be a different number).
+    """
+    if not runs:
+        raise ValueError('no run to average')
+    names = set(runs[0])
+    for i, run in enumerate(runs):
+        if set(run) != names:
+            src = sources[i] if i < len(sources) else f'run {i}'
+            raise ValueError(f'{src}: metrics {sorted(run)} differ from those of the first run '
+                             f'{sorted(names)}')
+    return {k: sum(r[k] for r in runs) / len(runs) for k in sorted(names)}

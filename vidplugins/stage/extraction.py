@@ -89,12 +89,14 @@ def actor_keyframes(ann_file: Optional[str] = None, proposal_file: Optional[str]
                     ) -> 'OrderedDict[Tuple[str, int], Tuple[np.ndarray, np.ndarray]]':
     """Boxes of every keyframe of a ground-truth csv and / or a proposal file.
 
-    Ground-truth actors come first with score 1.0 (the convention of the project format), then
-    the detections with their scores (Sec. 3.2.2 extracts features for both; label assignment
-    by IoU happens when the dataset reads them). Excluded keyframes are left out.
+    Ground-truth actors come first with score 1.0 (the convention of the project format) and
+    marked ``is_gt``, then the detections with their scores (Sec. 3.2.2 extracts features for
+    both; label assignment by IoU happens when the dataset reads them). Excluded keyframes are
+    left out.
 
     Returns:
-        ``{(video_id, timestamp): (boxes (N, 4) normalised, scores (N,))}``, sorted.
+        ``{(video_id, timestamp): (boxes (N, 4) normalised, scores (N,), is_gt (N,) bool)}``,
+        sorted.
     """
     if ann_file is None and proposal_file is None:
         raise ExtractionInputError('give a ground-truth csv (--ann-file), a proposal file '
@@ -108,13 +110,43 @@ def actor_keyframes(ann_file: Optional[str] = None, proposal_file: Optional[str]
             continue
         boxes = [gt[key][0]] if key in gt else []
         scores = [np.ones(len(gt[key][0]), np.float32)] if key in gt else []
+        is_gt = [np.ones(len(gt[key][0]), bool)] if key in gt else []
         if key in dets:
             boxes.append(dets[key][:, :4])
             scores.append(dets[key][:, 4])
+            is_gt.append(np.zeros(len(dets[key]), bool))
         boxes = np.concatenate(boxes).astype(np.float32) if boxes else np.zeros((0, 4), np.float32)
         scores = np.concatenate(scores).astype(np.float32) if scores else np.zeros(0, np.float32)
-        out[key] = (boxes.reshape(-1, 4), scores)
+        is_gt = np.concatenate(is_gt) if is_gt else np.zeros(0, bool)
+        out[key] = (boxes.reshape(-1, 4), scores, is_gt)
     return out
+
+
+def parse_shard(text: Optional[str]) -> Tuple[int, int]:
+    """``'K/N'`` (0 <= K < N) -> (K, N); None -> (0, 1), the whole input."""
+    if text is None:
+        return 0, 1
+    try:
+        k, n = (int(x) for x in str(text).split('/'))
+    except ValueError:
+        raise ExtractionInputError(f'--shard {text!r}: expected K/N, e.g. 0/8') from None
+    if not (n >= 1 and 0 <= k < n):
+        raise ExtractionInputError(f'--shard {text!r}: need N >= 1 and 0 <= K < N')
+    return k, n
+
+
+def shard_keyframes(keyframes: Iterable[Tuple[str, int]], shard: int, num_shards: int
+                    ) -> List[Tuple[str, int]]:
+    """The keyframes of shard ``shard`` of ``num_shards``: deterministic, by whole videos.
+
+    Videos are sorted by id and dealt round-robin (video i -> shard i % N), so every keyframe
+    belongs to exactly one shard, a video is decoded by one job only, and re-running a shard on
+    the same inputs selects the same keyframes (resume skips those already written).
+    """
+    keyframes = sorted(keyframes)
+    videos = sorted({v for v, _ in keyframes})
+    mine = {v for i, v in enumerate(videos) if i % num_shards == shard}
+    return [k for k in keyframes if k[0] in mine]
 
 
 # --------------------------------------------------------------------------------- sources
@@ -477,7 +509,8 @@ def done_keyframes(path: str) -> set:
 
 def run_extraction(out: str, kind: str, backbone: str, feat_dim: int, source,
                    keyframes: Sequence[Tuple[str, int]],
-                   compute: Callable[[dict, int], tuple], logger=None) -> Dict[str, object]:
+                   compute: Callable[[dict, int], tuple], logger=None,
+                   split: Optional[str] = None) -> Dict[str, object]:
     """Extract the features of ``keyframes`` into the project-format file ``out``.
 
     Args:
@@ -487,8 +520,10 @@ def run_extraction(out: str, kind: str, backbone: str, feat_dim: int, source,
         feat_dim: D.
         source: frame source (``open(video_id)``, ``frame_index``).
         keyframes: (video_id, timestamp) pairs, grouped by video.
-        compute: ``compute(video, timestamp) -> (feats, boxes, scores[, labels])``; ``video``
+        compute: ``compute(video, timestamp) -> (feats, boxes, scores[, extra])``, ``extra``
+            the class labels (objects) or the ground-truth marks ``is_gt`` (actors); ``video``
             is the source's ``open(video_id)`` dict (with ``video_id``).
+        split: the split the features are for, stored in the file ('train', 'val', ...).
 
     Returns:
         counts: ``written``, ``resumed`` (already in the file), ``entities``, skip reasons
@@ -502,7 +537,7 @@ def run_extraction(out: str, kind: str, backbone: str, feat_dim: int, source,
     stats = Counter(resumed=len(keyframes) - len(todo), written=0, entities=0)
     skipped: Dict[str, List[str]] = {}
     start = time.perf_counter()
-    f = open_feature_file(out, kind, backbone, feat_dim, mode='a')
+    f = open_feature_file(out, kind, backbone, feat_dim, mode='a', split=split)
     try:
         bar = ProgressBar(len(todo)) if todo else None
         by_video: 'OrderedDict[str, List[int]]' = OrderedDict()
@@ -523,8 +558,10 @@ def run_extraction(out: str, kind: str, backbone: str, feat_dim: int, source,
                     bar.update()
                     continue
                 result = compute(video, ts)
-                labels = result[3] if len(result) > 3 else None
-                write_keyframe(f, kind, vid, ts, result[0], result[1], result[2], labels)
+                extra = result[3] if len(result) > 3 else None
+                write_keyframe(f, kind, vid, ts, result[0], result[1], result[2],
+                               labels=extra if kind == 'objects' else None,
+                               is_gt=extra if kind == 'actors' else None)
                 stats['written'] += 1
                 stats['entities'] += len(result[0])
                 bar.update()

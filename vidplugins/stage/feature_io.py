@@ -6,11 +6,18 @@ object features from a Faster R-CNN trained on Visual Genome. Three on-disk layo
 * ``'vidplugins'``: the project format written by ``tools/data/ava/extract_*_features.py``
   (``write_keyframe``), one HDF5 file per (split, entity kind)::
 
-      attrs: format='vidplugins-stage-features', version=1, backbone, feat_dim, kind
+      attrs: format='vidplugins-stage-features', version=2, backbone, feat_dim, kind[, split]
       /<video_id>/<timestamp:04d>/feats   float32 (N, D)
       /<video_id>/<timestamp:04d>/boxes   float32 (N, 4)  normalised x1, y1, x2, y2
       /<video_id>/<timestamp:04d>/scores  float32 (N,)    detector score, 1.0 for ground truth
+      /<video_id>/<timestamp:04d>/is_gt   uint8 (N,)      (actors only) 1: a ground-truth box
       /<video_id>/<timestamp:04d>/labels  int64 (N,)      (objects only, optional) class index
+
+  ``is_gt`` marks the ground-truth boxes that ``extract_actor_features.py --ann-file`` writes
+  next to the detections: they serve training (Sec. 3.2.2) and, at validation / test time, only
+  the ground-truth-box experiment (Sec. 3.3.2); ``AVAFeatureDataset`` drops them otherwise.
+  Version 1 files (no ``is_gt``) are still read; at validation / test time they are refused,
+  since their ground-truth boxes cannot be told from the detections.
 
 * ``'stage-i3d'``: the I3D release of the authors (aimagelab/STAGE_action_detection README):
   ``<actors_dir>/<video_id>/<timestamp>.h5`` with ``features`` (N, 1024, t, h, w), ``boxes`` (N, 4)
@@ -25,7 +32,8 @@ object features from a Faster R-CNN trained on Visual Genome. Three on-disk layo
 Every reader returns, for one keyframe, a dict of numpy arrays ``feats`` (N, D) float32, ``boxes``
 (N, 4) float32, ``scores`` (N,) float32 and, when the file stores them, ``labels`` (N,) int64
 (object classes) or ``gt_labels`` (N, 81) float32 (actor multi-hot labels of the releases, column 0
-background). Bad input raises ``FeatureFileError`` naming the file and the key.
+background), and, for project-format actors of version >= 2, ``is_gt`` (N,) bool. Bad input
+raises ``FeatureFileError`` naming the file and the key.
 """
 from __future__ import annotations
 
@@ -36,7 +44,9 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 import numpy as np
 
 FORMAT = 'vidplugins-stage-features'
-VERSION = 1
+VERSION = 2
+#: versions the reader reads (1: no ``is_gt`` marks of the ground-truth actor boxes)
+READ_VERSIONS = (1, 2)
 KINDS = ('actors', 'objects')
 FEATURE_FORMATS = ('vidplugins', 'stage-i3d', 'stage-slowfast')
 
@@ -82,11 +92,13 @@ def validate_entities(path: str, key: str, feats: np.ndarray, boxes: np.ndarray,
 
 
 # ------------------------------------------------------------------------------------- writer
-def open_feature_file(path: str, kind: str, backbone: str, feat_dim: int, mode: str = 'a'):
+def open_feature_file(path: str, kind: str, backbone: str, feat_dim: int, mode: str = 'a',
+                      split: Optional[str] = None):
     """Open (create) a project-format file and set / check its attributes.
 
-    Appending to a file written for another kind, backbone or feature size raises
-    ``FeatureFileError``: a resumed extraction must not mix features.
+    ``split`` (e.g. 'train', 'val', 'test'), when given, is stored as an attribute.
+    Appending to a file written for another kind, backbone, feature size, split or format
+    version raises ``FeatureFileError``: a resumed extraction must not mix features.
     """
     if kind not in KINDS:
         raise ValueError(f'kind must be one of {KINDS}, got {kind!r}')
@@ -96,19 +108,26 @@ def open_feature_file(path: str, kind: str, backbone: str, feat_dim: int, mode: 
     if f.attrs.get('format') is None:
         f.attrs.update(dict(format=FORMAT, version=VERSION, backbone=backbone,
                             feat_dim=int(feat_dim), kind=kind))
+        if split is not None:
+            f.attrs['split'] = split
     else:
-        want = dict(format=FORMAT, kind=kind, backbone=backbone, feat_dim=int(feat_dim))
+        want = dict(format=FORMAT, version=VERSION, kind=kind, backbone=backbone,
+                    feat_dim=int(feat_dim))
+        if split is not None:
+            want['split'] = split
         for k, v in want.items():
             got = f.attrs.get(k)
             got = got.decode() if isinstance(got, bytes) else got
-            if (int(got) if k == 'feat_dim' else got) != v:
+            if got is not None and k in ('feat_dim', 'version'):
+                got = int(got)
+            if got != v:
                 f.close()
                 raise FeatureFileError(f'{path}: attribute {k}={got!r}, cannot append {k}={v!r}')
     return f
 
 
 def write_keyframe(h5file, kind: str, video_id: str, timestamp: int, feats, boxes, scores,
-                   labels=None) -> None:
+                   labels=None, is_gt=None) -> None:
     """Write one keyframe group ``/<video_id>/<timestamp:04d>`` of the project format.
 
     Args:
@@ -118,6 +137,8 @@ def write_keyframe(h5file, kind: str, video_id: str, timestamp: int, feats, boxe
         boxes: (N, 4) normalised x1, y1, x2, y2.
         scores: (N,) detector scores (1.0 for ground-truth boxes).
         labels: (N,) detector class indices, objects only (optional).
+        is_gt: (N,) bool, actors only: True for a ground-truth box (default: all False,
+            detections). Objects carry no mark.
     """
     path = getattr(h5file, 'filename', '<h5>')
     file_kind = h5file.attrs.get('kind')
@@ -139,6 +160,14 @@ def write_keyframe(h5file, kind: str, video_id: str, timestamp: int, feats, boxe
         if labels.shape != (feats.shape[0],):
             raise FeatureFileError(
                 f'{path}: {key}/labels: expected ({feats.shape[0]},), got {labels.shape}')
+    if kind == 'actors':
+        is_gt = (np.zeros(feats.shape[0], np.uint8) if is_gt is None
+                 else np.asarray(is_gt, dtype=bool).astype(np.uint8).reshape(-1))
+        if is_gt.shape != (feats.shape[0],):
+            raise FeatureFileError(
+                f'{path}: {key}/is_gt: expected ({feats.shape[0]},), got {is_gt.shape}')
+    elif is_gt is not None:
+        raise FeatureFileError(f'{path}: {key}/is_gt: only actor entries are marked')
     if key in h5file:
         del h5file[key]
     g = h5file.create_group(key)
@@ -147,6 +176,8 @@ def write_keyframe(h5file, kind: str, video_id: str, timestamp: int, feats, boxe
     g.create_dataset('scores', data=scores)
     if labels is not None:
         g.create_dataset('labels', data=labels)
+    if kind == 'actors':
+        g.create_dataset('is_gt', data=is_gt)
 
 
 # ------------------------------------------------------------------------------------- readers
@@ -204,9 +235,10 @@ class ProjectFeatureReader:
         if attrs.get('format') != FORMAT:
             raise FeatureFileError(
                 f'{path}: attribute format={attrs.get("format")!r}, expected {FORMAT!r}')
-        if int(attrs.get('version', -1)) != VERSION:
+        self.version = int(attrs.get('version', -1))
+        if self.version not in READ_VERSIONS:
             raise FeatureFileError(f'{path}: attribute version={attrs.get("version")!r}, '
-                                   f'this reader reads version {VERSION}')
+                                   f'this reader reads versions {READ_VERSIONS}')
         if kind is not None and attrs.get('kind') != kind:
             raise FeatureFileError(
                 f'{path}: attribute kind={attrs.get("kind")!r}, expected {kind!r}')
@@ -215,6 +247,9 @@ class ProjectFeatureReader:
             raise FeatureFileError(f'{path}: attribute feat_dim={file_dim}, expected {feat_dim}')
         self.kind = attrs.get('kind')
         self.backbone = attrs.get('backbone')
+        self.split = attrs.get('split')
+        #: the file marks its ground-truth actor boxes (``is_gt``, version >= 2)
+        self.marks_gt = self.kind == 'actors' and self.version >= 2
         self.feat_dim = file_dim
         self.check_finite = check_finite
 
@@ -241,6 +276,12 @@ class ProjectFeatureReader:
                           self.feat_dim, self.check_finite)
         if 'labels' in g:
             out['labels'] = np.asarray(g['labels'][()], dtype=np.int64)
+        if self.marks_gt:
+            is_gt = _read(self.path, g, key, 'is_gt').astype(bool).reshape(-1)
+            if is_gt.shape != out['scores'].shape:
+                raise FeatureFileError(f'{self.path}: {key}/is_gt: expected '
+                                       f'{out["scores"].shape}, got {is_gt.shape}')
+            out['is_gt'] = is_gt
         return out
 
 
@@ -484,6 +525,9 @@ class MeanFeatureReader:
             raise FeatureFileError('feature sets to average have different feature sizes: ' +
                                    ', '.join(f'{p}: {d}' for p, d in dims.items()))
         self.feat_dim = next(iter(dims.values()), None)
+        # boxes (and their ground-truth marks) are those of the first file
+        self.marks_gt = getattr(self.readers[0], 'marks_gt', False)
+        self.version = getattr(self.readers[0], 'version', None)
 
     def keys(self) -> List[Tuple[str, int]]:
         return self.readers[0].keys()
@@ -534,6 +578,59 @@ def export_boxes_as_proposals(reader, out_path: str) -> int:
     with atomic_write(out_path, 'wb') as f:
         pickle.dump(out, f)
     return len(out)
+
+
+def merge_feature_files(out_path: str, paths: Sequence[str]) -> int:
+    """Merge project-format files of disjoint keyframes (the shards of one extraction).
+
+    Every input must have the same ``format``, ``version``, ``kind``, ``backbone``,
+    ``feat_dim`` and ``split`` attributes; a keyframe in two inputs raises
+    ``FeatureFileError`` naming both files. Written to a temporary file then moved over
+    ``out_path`` (atomic, mode 0644). Returns the number of keyframes.
+    """
+    h5py = _h5py()
+    if not paths:
+        raise ValueError('no input file to merge')
+    attrs, owner = None, {}
+    for p in paths:
+        if not osp.isfile(p):
+            raise FeatureFileError(f'{p}: feature file not found')
+        with h5py.File(p, 'r') as f:
+            a = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
+            a = {k: (int(v) if k in ('version', 'feat_dim') else v) for k, v in a.items()}
+            if a.get('format') != FORMAT:
+                raise FeatureFileError(f'{p}: attribute format={a.get("format")!r}, expected '
+                                       f'{FORMAT!r}')
+            if attrs is None:
+                attrs = a
+            elif a != attrs:
+                diff = sorted(k for k in set(a) | set(attrs) if a.get(k) != attrs.get(k))
+                raise FeatureFileError(f'{p}: attributes {diff} differ from {paths[0]} '
+                                       f'({[(k, a.get(k), attrs.get(k)) for k in diff]})')
+            for v in f.keys():
+                for t in f[v].keys():
+                    key = f'{v}/{t}'
+                    if key in owner:
+                        raise FeatureFileError(f'keyframe {key} is in {owner[key]} and in {p}: '
+                                               f'shards must be disjoint')
+                    owner[key] = p
+    tmp = f'{out_path}.tmp-{os.getpid()}'
+    os.makedirs(osp.dirname(osp.abspath(out_path)), exist_ok=True)
+    try:
+        with h5py.File(tmp, 'w') as out:
+            out.attrs.update(attrs)
+            for p in paths:
+                with h5py.File(p, 'r') as f:
+                    for v in f.keys():
+                        g = out.require_group(v)
+                        for t in f[v].keys():
+                            f.copy(f[v][t], g, name=t)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, out_path)
+    finally:
+        if osp.exists(tmp):
+            os.remove(tmp)
+    return len(owner)
 
 
 def build_reader(feature_format: str, kind: str, path: str, feat_dim: Optional[int] = None,

@@ -123,12 +123,14 @@ class GraphAttentionLayer(nn.Module):
     Args:
         dim: d_f (input = output size).
         num_heads: H.
-        input_dropout: drop rate on the layer input before the heads; 0 (the thesis mentions none,
-            the authors' code drops 0.5).
+        input_dropout: drop rate on the layer input before the heads: 0.5, as the authors'
+            ``gat.py`` (dropout on the input of every layer); the thesis mentions only the
+            dropout 0.5 after the heads, so ``input_dropout=0`` is the thesis read literally
+            (``configs/stage/stage_i3d_no-input-dropout_ava21.py``).
         **head_kwargs: :class:`GraphAttentionHeads` arguments.
     """
 
-    def __init__(self, dim: int, num_heads: int, input_dropout: float = 0.0, **head_kwargs):
+    def __init__(self, dim: int, num_heads: int, input_dropout: float = 0.5, **head_kwargs):
         super().__init__()
         self.input_dropout = nn.Dropout(input_dropout)
         self.heads = GraphAttentionHeads(dim, num_heads, **head_kwargs)

@@ -66,6 +66,13 @@ class KeyframeBlockSampler(Sampler):
     The shorter last block (``n % b`` keyframes) is always yielded last, so it cannot shift the
     following batches off the block boundaries.
 
+    Block borders move every epoch (``shift_borders=True``, default): the sorted keyframes
+    are rotated by an offset drawn in [0, b) from the seed and the epoch before they are cut,
+    so pairs of consecutive keyframes split by a border in one epoch are linked in others (the
+    authors' loader; the thesis only says "batches of 6 consecutive keyframes"). The block that
+    wraps around holds the end of the last video and the start of the first: different videos,
+    never linked. ``shift_borders=False`` cuts the blocks once, at 0, b, 2b, ...
+
     Distributed: every rank shuffles with the shared seed and takes every ``world_size``-th full
     block; ranks short of blocks repeat their first ones (as mmengine's DefaultSampler pads).
 
@@ -75,19 +82,20 @@ class KeyframeBlockSampler(Sampler):
         block_size: b (6, Sec. 3.2.2).
         shuffle: shuffle the blocks (training) or keep the temporal order (test).
         seed: shuffling seed (None: a random one shared by the ranks).
+        shift_borders: move the block borders every epoch (see above; with ``shuffle`` only).
     """
 
     def __init__(self, dataset, block_size: int = 6, shuffle: bool = True,
-                 seed: Optional[int] = None):
+                 seed: Optional[int] = None, shift_borders: bool = True):
         self.dataset = dataset
         self.block_size = int(block_size)
         self.shuffle = shuffle
+        self.shift_borders = shift_borders
         self.seed = sync_random_seed() if seed is None else int(seed)
         self.rank, self.world_size = get_dist_info()
         self.epoch = 0
-        blocks = keyframe_blocks(len(dataset), self.block_size, keyframe_order(dataset))
-        self.full = [b for b in blocks if len(b) == self.block_size]
-        self.tail = [b for b in blocks if len(b) < self.block_size]
+        self.order = keyframe_order(dataset)
+        self.full, self.tail = self._cut(0)
         per_rank = -(-len(self.full) // self.world_size) if self.full else 0
         self.full_per_rank = per_rank
         mine_tail = self.tail and (len(self.full) % self.world_size == self.rank
@@ -95,16 +103,30 @@ class KeyframeBlockSampler(Sampler):
         self.num_samples = per_rank * self.block_size + (len(self.tail[0]) if mine_tail else 0)
         self._mine_tail = bool(mine_tail)
 
+    def border_offset(self, epoch: int) -> int:
+        """Where ``epoch``'s first block starts in the sorted keyframes (0 when fixed)."""
+        if not (self.shift_borders and self.shuffle) or len(self.order) <= self.block_size:
+            return 0
+        return int(np.random.default_rng([self.seed, epoch, 1]).integers(self.block_size))
+
+    def _cut(self, epoch: int) -> Tuple[List[np.ndarray], List[np.ndarray]]:
+        """Full blocks and the shorter tail block of ``epoch`` (borders at its offset)."""
+        order = np.roll(self.order, -self.border_offset(epoch))
+        blocks = keyframe_blocks(len(order), self.block_size, order)
+        return ([b for b in blocks if len(b) == self.block_size],
+                [b for b in blocks if len(b) < self.block_size])
+
     def epoch_blocks(self, epoch: int) -> List[np.ndarray]:
         """This rank's blocks for ``epoch``, in the order they are yielded."""
-        order = np.arange(len(self.full))
+        full, tail = self._cut(epoch)
+        order = np.arange(len(full))
         if self.shuffle:
             order = np.random.default_rng(self.seed + epoch).permutation(order)
-        mine = [self.full[i] for i in order[self.rank::self.world_size]]
+        mine = [full[i] for i in order[self.rank::self.world_size]]
         while len(mine) < self.full_per_rank:  # pad like DefaultSampler
-            mine.append(mine[len(mine) % max(1, len(mine))] if mine else self.full[0])
+            mine.append(mine[len(mine) % max(1, len(mine))] if mine else full[0])
         if self._mine_tail:
-            mine.append(self.tail[0])
+            mine.append(tail[0])
         return mine
 
     def __iter__(self) -> Iterator[int]:

@@ -12,7 +12,9 @@ optim_wrapper = dict(
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=True, begin=0, end=10,
          convert_to_iter_based=True),
-    dict(type='MultiStepLR', by_epoch=True, begin=10, end=max_epochs, milestones=[20, 30, 40],
+    # mmengine counts a scheduler's milestones from its ``begin``: 10 + [10, 20, 30] drops the lr
+    # at epochs 20, 30 and 40 (tests/test_schedules.py steps it against the thesis).
+    dict(type='MultiStepLR', by_epoch=True, begin=10, end=max_epochs, milestones=[10, 20, 30],
          gamma=0.1),
 ]
 auto_scale_lr = dict(enable=False, base_batch_size=1536)
