@@ -225,3 +225,15 @@ def test_translate_tool_writes_images_a_grid_and_counts_bad_files(demo_images, d
     model.eval()
     np.testing.assert_array_equal(y, translate_rgb(model, read_rgb(str(src / 'trainA_0000.png'))))
     assert np.asarray(Image.open(out / 'grid.png')).shape == (512, 512, 3)
+
+
+def test_init_weights_draws_n_0_002(demo_banks):
+    # mmagic 1.2.0's own generation_init_weights fails under mmengine 0.10.7 (see the model).
+    torch.manual_seed(0)
+    model = tiny_model(demo_banks)
+    model.init_weights()
+    w = torch.cat([m.weight.flatten() for m in model.modules()
+                   if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))])
+    assert abs(w.std().item() - 0.02) < 0.002 and abs(w.mean().item()) < 0.002
+    assert all(m.bias is None or not m.bias.any() for m in model.modules()
+               if isinstance(m, torch.nn.Conv2d))
