@@ -11,11 +11,11 @@ default; without it, a generated video of scikit-image's astronaut) and times, i
 
 Prints frames/s and, for each line, the ratio to the baseline (< 1: slower than plain re-encoding).
 
-``--resolutions`` (issue 15) then compares, in the same run, the face level before (BlazeFace short +
-full range on the whole frame, no person cue, no carry: the defaults until issue 15) and after (the
-current defaults: tiles, two detector families, head cue, carry 2) at 1080p and 4K: frames/s of
-detection + policy + obfuscation and recall on the shared annotated faces, the photos placed side by
-side at their own size in the frame (``../shared/data/faces_annotated``; without it,
+``--resolutions`` (issue 15) then compares, in the same run, the face level before (BlazeFace
+short + full range on the whole frame, no person cue, no carry: the defaults until issue 15) and
+after (the current defaults: tiles, two detector families, head cue, carry 2) at 1080p and 4K:
+frames/s of detection + policy + obfuscation and recall on the shared annotated faces, the photos
+placed side by side at their own size in the frame (``../shared/data/faces_annotated``; without it,
 scikit-image's astronaut at 160 px, whose face box is the one mediapipe finds at full size).
 """
 import argparse

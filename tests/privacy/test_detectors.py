@@ -265,3 +265,29 @@ def test_multi_person_segmenter_masks_each_person_and_includes_faces(tmp_path):
     assert out.masks[2].sum() == 12 * 12  # 10 px box grown by 1 px per side
     # person scores on the common scale: 0.9 -> 0.5 + 0.5 * 0.4 / 0.5, 0.8 -> 0.5 + 0.5 * 0.3 / 0.5
     np.testing.assert_allclose(out.scores[:2], [0.9, 0.8], atol=1e-6)
+
+
+def test_disagreement_counts_only_faces_the_other_family_is_built_to_see():
+    """A 30 px face found by family a alone is a disagreement only when family b is built to find
+    30 px faces: dlib HOG with min_face=40 on a small frame upsamples x2 (smallest face 40 px)."""
+    from vidplugins.privacy.detectors import DlibFaceDetector, FamilyUnionDetector
+    frame = np.zeros((100, 100, 3), np.uint8)
+
+    class A:
+        def __call__(self, f):
+            return Detections(np.array([[10, 10, 40, 40]], np.float32), np.ones(1, np.float32))
+
+    class B(A):
+        def __init__(self, smallest):
+            self.s = smallest
+
+        def smallest_face(self, shape):
+            return self.s
+
+        def __call__(self, f):
+            return Detections.empty()
+    assert DlibFaceDetector('hog', min_face=40).smallest_face((100, 100)) == pytest.approx(40)
+    for smallest, only in ((40.0, [0, 0]), (20.0, [1, 0])):
+        u = FamilyUnionDetector([A(), B(smallest)], [(0.3, 0.5), (0.3, 0.5)])
+        u(frame)
+        assert u.last_disagreement.only == only

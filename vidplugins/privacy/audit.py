@@ -5,10 +5,10 @@ instances. Run on anonymised output with detectors independent of the anonymiser
 face found is a residual: a face the anonymiser left recognisable. Default face auditor
 (:data:`AUDIT_DETECTORS`): model families different from the anonymiser's (BlazeFace and dlib HOG):
 MTCNN (facenet-pytorch, its own image pyramid down to 16 px, O-Net probability >= 0.9) united with
-OpenCV Haar cascades (frontal, alt2, profile) whose candidates are kept only if mediapipe's face-mesh
-landmark model finds a face on the crop upscaled to 128 px. :func:`calibrate` measures its recall
-on real annotated faces (all 18 of ``../shared/data/faces_annotated``: recall 1.0), reported by
-``tools/privacy_audit.py --gt``; :func:`gt_residuals` counts annotated faces still visible in
+OpenCV Haar cascades (frontal, alt2, profile) whose candidates are kept only if mediapipe's
+face-mesh landmark model finds a face on the crop upscaled to 128 px. :func:`calibrate` measures its
+recall on real annotated faces (all 18 of ``../shared/data/faces_annotated``: recall 1.0),
+reported by ``tools/privacy_audit.py --gt``; :func:`gt_residuals` counts annotated faces still visible in
 anonymised copies. For people, OpenCV's HOG detector.
 
 :func:`class_statistics` aggregates per-video audits by class (Fig. 5.3): the share of videos with at
@@ -25,7 +25,8 @@ import numpy as np
 from .anonymizer import VideoReadError, list_videos, probe_video, read_frames
 from .detectors import build_detector
 
-__all__ = ['AUDIT_DETECTORS', 'audit_video', 'calibrate', 'gt_residuals', 'audit_dataset', 'class_statistics',
+__all__ = ['AUDIT_DETECTORS', 'audit_video', 'calibrate', 'gt_residuals', 'audit_dataset',
+           'class_statistics',
            'draw_flagged_frames',
            'plot_statistics', 'classes_from_list', 'classes_from_folders']
 
@@ -259,7 +260,7 @@ def draw_flagged_frames(video_path: str, face_boxes: dict, out_dir: str,
 
 
 def _found(boxes: np.ndarray, gt: np.ndarray, shape, min_cover: float = 0.5) -> np.ndarray:
-    """``(N,)`` bool: annotated boxes ``gt`` of which detections ``boxes`` cover >= ``min_cover``."""
+    """``(N,)`` bool: annotated boxes ``gt`` that detections ``boxes`` cover >= ``min_cover``."""
     from .obfuscation import boxes_to_mask
     from .recall import covered_fraction
     return covered_fraction(boxes_to_mask(boxes, shape[:2]), gt) >= min_cover

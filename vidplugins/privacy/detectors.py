@@ -197,6 +197,12 @@ class BaseDetector(abc.ABC):
         """Called before a frame whose index in its video is known and may not follow the previous
         one (clips sampled by a pipeline). Only detectors that read per-frame files need it."""
 
+    def smallest_face(self, shape: Sequence[int]) -> float:
+        """Side (px) of the smallest face this detector is built to find in a frame of ``shape``
+        (0: unknown). :class:`FamilyUnionDetector` counts a face one family found as missed by
+        another only when that face is at least the other's smallest face."""
+        return 0.0
+
     @abc.abstractmethod
     def __call__(self, frame: np.ndarray) -> Detections:
         """Detections of one RGB frame (H, W, 3) uint8: boxes (N, 4) in pixels, scores (N,),
@@ -603,6 +609,9 @@ class UnionDetector(BaseDetector):
             if hasattr(d, 'seek'):
                 d.seek(frame_index)
 
+    def smallest_face(self, shape: Sequence[int]) -> float:
+        return min(getattr(d, 'smallest_face', lambda s: 0.0)(shape) for d in self.detectors)
+
     def __call__(self, frame: np.ndarray) -> Detections:
         from .obfuscation import boxes_to_mask
         outs = [d(frame).validated(frame.shape) for d in self.detectors]
@@ -683,6 +692,9 @@ class DlibFaceDetector(BaseDetector):
         self.threshold, self.max_pixels = float(threshold), float(max_pixels)
         self._model = None
 
+    def smallest_face(self, shape: Sequence[int]) -> float:
+        return self._NATIVE[self.model] / self.scale(shape)
+
     def scale(self, shape) -> float:
         """Resize factor applied to a frame of ``shape`` before detection."""
         if self.upsample != 'auto':
@@ -751,7 +763,8 @@ class Disagreement:
     """How much the members of a :class:`FamilyUnionDetector` disagreed on the last frame.
 
     Attributes:
-        found: accepted faces per member; only: accepted faces found by that member alone.
+        found: accepted faces per member; only: accepted faces found by that member alone that
+            every other member is built to find (at least its ``smallest_face``).
         ratio: ``sum(only) / (number of distinct accepted faces)`` (0 when none was found).
     """
     found: list
@@ -766,7 +779,8 @@ class FamilyUnionDetector(BaseDetector):
     with its own ``(unsure, accept)`` thresholds, so the anonymiser's single policy applies to all.
 
     After each call, ``last_disagreement`` (:class:`Disagreement`) says how many accepted faces
-    each family found that no other family found; the anonymiser reports frames where the
+    each family found that no other family found although they are large enough for it
+    (:meth:`BaseDetector.smallest_face`); the anonymiser reports frames where the
     disagreement ratio exceeds its threshold (a face one family misses is not silent).
 
     Args:
@@ -811,10 +825,14 @@ class FamilyUnionDetector(BaseDetector):
             scores.append(s[keep])
             accepted.append(out.boxes[keep][s[keep] >= 0.5])
         only = []
+        smallest = [getattr(d, 'smallest_face', lambda s: 0.0)(frame.shape)
+                    for d in self.detectors]
         for i, acc in enumerate(accepted):
             others = [b for j, b in enumerate(accepted) if j != i]
             rest = np.concatenate(others) if others else np.zeros((0, 4), np.float32)
-            only.append(int(unmatched(acc, rest).sum()))
+            side = np.maximum(acc[:, 2] - acc[:, 0], acc[:, 3] - acc[:, 1])
+            seeable = side >= max([m for j, m in enumerate(smallest) if j != i], default=0.0)
+            only.append(int((unmatched(acc, rest) & seeable).sum()))
         b = np.concatenate(boxes).astype(np.float32)
         s = np.concatenate(scores).astype(np.float32)
         if len(b):

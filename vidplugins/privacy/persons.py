@@ -12,7 +12,8 @@ one or two people and leaves the rest. :class:`MultiPersonSegmenter` instead
 4. always adds the face pass (``faces``: the face level's detector), enlarged boxes rasterised as
    masks: body level hides at least everything face level does.
 
-Every instance's score is put on the anonymiser's common scale (:func:`~.detectors.calibrated_scores`).
+Every instance's score is put on the anonymiser's common scale
+(:func:`~.detectors.calibrated_scores`).
 """
 from __future__ import annotations
 
@@ -36,8 +37,10 @@ class MultiPersonSegmenter(BaseDetector):
         person_thresholds: its ``(unsure, accept)`` on its own score scale.
         segmenter_min_score: probability threshold of the selfie-segmentation masks.
         crop_margin: each person box grows by this fraction per side before segmenting its crop.
-        min_fill: a crop mask covering less than this share of the person box is replaced by the box.
-        faces: face detector config (None: no face pass); its scores are already on the common scale.
+        min_fill: a crop mask covering less than this share of the person box is replaced by the
+            box.
+        faces: face detector config (None: no face pass); its scores are already on the common
+            scale.
         face_enlarge: enlargement of each face box (as the face level's ``enlarge``).
         whole_frame: also segment the whole frame (selfie segmentation components).
     """

@@ -10,8 +10,8 @@ A detector with a fixed input (BlazeFace: 128 or 192 px) resizes the whole frame
 - the finest tile level has square tiles of side ``T_K = ceil(min_face / rel_min)`` (never larger
   than the frame), so a ``min_face`` face is ``rel_min`` of its tile; the coarser levels have sides
   ``T_{k-1} = factor * T_k`` until a side reaches ``S`` (that level is the whole frame);
-- tiles of a level overlap by ``ceil(factor * rel_min * T_k)`` pixels, the largest face that level is
-  responsible for (faces larger than that are ``>= rel_min`` of the next coarser window), so every
+- tiles of a level overlap by ``ceil(factor * rel_min * T_k)`` pixels, the largest face that level
+  is responsible for (faces larger than that are ``>= rel_min`` of the next coarser window), so every
   face lies wholly inside at least one tile of the level that has to find it.
 
 Detections of all windows are shifted back to frame coordinates and merged (overlapping boxes of
@@ -76,7 +76,7 @@ def pyramid_windows(h: int, w: int, min_face: float = 16, rel_min: float = 0.08,
 
 @PRIVACY_DETECTORS.register_module()
 class TiledDetector(BaseDetector):
-    """Run a box detector on the whole frame and on the tiles of :func:`pyramid_windows`, then merge.
+    """Run a box detector on the whole frame and on the tiles of :func:`pyramid_windows`; merge.
 
     Args:
         detector: the wrapped detector (config or object), called on each window's pixels.
@@ -95,6 +95,9 @@ class TiledDetector(BaseDetector):
     def reset(self, video_path: Optional[str] = None) -> None:
         if hasattr(self.detector, 'reset'):
             self.detector.reset(video_path)
+
+    def smallest_face(self, shape: Sequence[int]) -> float:
+        return self.min_face
 
     def windows(self, shape: Sequence[int]) -> list[tuple[int, int, int, int]]:
         return pyramid_windows(shape[0], shape[1], self.min_face, self.rel_min, self.factor)
