@@ -151,3 +151,81 @@ def test_model_index_imports_the_metafile_and_its_configs_exist():
     main = next(m for m in meta['Models'] if m['Config'].endswith(osp.basename(MAIN)))
     _, model = build(MAIN)
     assert main['Metadata']['Parameters'] == sum(p.numel() for p in model.parameters())
+
+
+# ------------------------------------------------------------------ tools/analysis/get_flops.py
+def get_flops(capsys, *argv):
+    """Run the tool in-process: its result and its printed lines (with mmengine's log lines,
+    which share stdout)."""
+    import runpy
+    tool = runpy.run_path(osp.join(REPO, 'tools', 'analysis', 'get_flops.py'))
+    result = tool['main'](list(argv))
+    return result, capsys.readouterr().out.splitlines(), tool
+
+
+def test_get_flops_rmsnet_features_window(capsys):
+    result, lines, _ = get_flops(capsys, MAIN)
+    assert 'Input shape: (41, 512) (config)' in lines
+    cfg, model = build(MAIN)
+    assert f'Params: {sum(p.numel() for p in model.parameters())}' in lines
+    assert result['flops'] > 0 and f'FLOPs: {result["flops"] / 1e9:.6g}G' in lines
+
+
+R2PLUS1D = osp.join(REPO, 'configs', 'privacy', 'r2plus1d_r18-tran_64xb24-16x1x1-45e_kinetics400-rgb.py')
+R2PLUS1D_KD = osp.join(REPO, 'configs', 'privacy',
+                       'privileged-kd-rkd_r2plus1d_r18-tran_64xb24-16x1x1-45e_kinetics400-faces-rgb.py')
+
+
+def test_get_flops_recognizer_and_kd_student_from_the_test_pipeline(capsys):
+    """R(2+1)D-18 of Tran et al. on one 16 x 112 x 112 view: 40.8 GFLOPs, ~31.5M parameters
+    (docs/environment.md); the KD config runs the same student at test time and reports it
+    alone (before: teacher + student, 63,010,650 parameters)."""
+    plain, lines, _ = get_flops(capsys, R2PLUS1D)
+    assert 'Input shape: (3, 16, 112, 112) (SampleFrames clip_len 16, CenterCrop)' in lines
+    assert plain['flops'] / 1e9 == pytest.approx(40.8, rel=0.01)
+    assert 31.3e6 < plain['params'] < 31.6e6
+    kd, lines, _ = get_flops(capsys, R2PLUS1D_KD)
+    assert f'Params (student): {plain["params"]}' in lines
+    assert kd == plain
+
+
+def test_get_flops_shape_without_batch(capsys):
+    """``--shape C T H W`` is one clip without the batch dimension (it crashed in BatchNorm):
+    FLOPs scale with T x H x W for a fully convolutional backbone."""
+    small, lines, _ = get_flops(capsys, R2PLUS1D, '--shape', '3', '8', '56', '56')
+    assert 'Input shape: (3, 8, 56, 56) (--shape)' in lines
+    big, _, _ = get_flops(capsys, R2PLUS1D, '--shape', '3', '16', '112', '112')
+    assert big['flops'] / 1e9 == pytest.approx(40.8, rel=0.01)
+    assert small['flops'] < big['flops'] / 4
+
+
+@pytest.mark.parametrize('name,shape', [
+    ('privacy/slowfast_r50_64xb32-4x16x1-45e_kinetics400-rgb.py', (3, 32, 256, 256)),
+    ('privacy/privileged-kd-rkd_slowfast_r50_64xb32-4x16x1-45e_kinetics400-faces-rgb.py',
+     (3, 32, 256, 256)),
+    ('privacy/r3d_r18_64xb24-16x1x1-45e_kinetics400-rgb.py', (3, 16, 112, 112)),
+    ('stage/stage-e2e_slowfast-k400-pre-r50_8xb16-4x16x1-20e_ava21-rgb.py', (3, 32, 256, 256)),
+    ('stage/stage-e2e_slowonly-k400-pre-r50_8xb16-4x16x1-20e_ava21-rgb.py', (3, 4, 256, 256)),
+])
+def test_get_flops_derives_the_input_of_every_video_config(name, shape, capsys):
+    """The configs that stopped with "no input shape": the input comes from the test pipeline
+    (the fast pathway's 32 frames for SlowFast); counted here on a smaller clip."""
+    _, _, tool = get_flops(capsys, MAIN)
+    cfg = Config.fromfile(osp.join(REPO, 'configs', name))
+    assert tool['clip_shape'](cfg, name)[0] == shape
+
+
+def test_get_flops_stage_end_to_end_counts_backbone_rois_and_stage(capsys):
+    """STAGE end to end (TypeError on proposals before): backbone + RoI pooling of 4 actors and
+    25 objects + STAGE + bbox head, on a clip of the test pipeline's frames."""
+    e2e = osp.join(REPO, 'configs', 'stage',
+                   'stage-e2e_slowonly-k400-pre-r50_8xb16-4x16x1-20e_ava21-rgb.py')
+    with_objects, lines, _ = get_flops(capsys, e2e, '--shape', '3', '4', '64', '64')
+    assert ('Input: clip (3, 4, 64, 64) (--shape), 4 actor proposals, 25 object boxes'
+            in lines)
+    no_objects, _, _ = get_flops(capsys, e2e, '--shape', '3', '4', '64', '64',
+                                 '--cfg-options', 'flops_inputs.num_objects=0')
+    cfg, model = build(e2e)
+    assert with_objects['params'] == sum(p.numel() for p in model.parameters())
+    # 25 object nodes add attention and projection work on top of the same backbone
+    assert with_objects['flops'] > no_objects['flops'] > 0
