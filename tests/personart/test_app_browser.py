@@ -1,0 +1,76 @@
+"""End-to-end: the museum app in a real headless browser (Debian's chromium + chromedriver,
+installed by tools/personart/install_browser.sh): upload a face, see results, give feedback, see
+the order change, tick an attribute, upload a non-image and read the message."""
+import shutil
+
+import numpy as np
+import pytest
+
+from .app_utils import jpeg
+
+pytest.importorskip('selenium', reason='selenium is not installed (requirements/personart.txt)')
+
+
+@pytest.fixture(scope='module')
+def browser():
+    chromium, driver = shutil.which('chromium'), shutil.which('chromedriver')
+    if not (chromium and driver):
+        pytest.skip('chromium / chromedriver not installed: run tools/personart/install_browser.sh')
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = chromium
+    for arg in ('--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
+                '--window-size=1400,1000'):
+        opts.add_argument(arg)
+    drv = webdriver.Chrome(service=Service(executable_path=driver), options=opts)
+    yield drv
+    drv.quit()
+
+
+def test_upload_feedback_and_bad_file(generated_app, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+    wait = WebDriverWait(browser, 60)
+    selfie = tmp_path / 'selfie.jpg'
+    selfie.write_bytes(jpeg(generated_app['selfie']))
+    browser.get(generated_app['url'] + '/')
+    browser.find_element(By.ID, 'file').send_keys(str(selfie))
+    browser.find_element(By.ID, 'upload').click()
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, '#results li')) == 6)
+    items = browser.find_elements(By.CSS_SELECTOR, '#results li')
+    first = [li.get_attribute('data-id') for li in items]
+    scores = [float(li.find_element(By.CLASS_NAME, 'score').text) for li in items]
+    assert scores == sorted(scores, reverse=True)
+    # explanation heat-maps load as images
+    wait.until(lambda d: d.execute_script(
+        "return [...document.querySelectorAll('#results img.heatmap')]"
+        ".every(i => i.complete && i.naturalWidth > 0)"))
+    assert 'integrated gradients' in browser.find_element(By.ID, 'explanation').text
+    items[-1].find_element(By.CLASS_NAME, 'pos').click()
+    items[0].find_element(By.CLASS_NAME, 'neg').click()
+    wait.until(EC.text_to_be_present_in_element((By.ID, 'iteration'), '1'))
+    wait.until(lambda d: [li.get_attribute('data-id') for li in
+                          d.find_elements(By.CSS_SELECTOR, '#results li')] != first)
+    after = [li.get_attribute('data-id') for li in
+             browser.find_elements(By.CSS_SELECTOR, '#results li')]
+    assert after.index(first[-1]) < 5
+    # tick an attribute that some paintings have: the results are exactly those
+    service = generated_app['service']
+    bits = service.gallery.attributes
+    col = int(np.argmax(np.where(bits.all(0), -1, bits.sum(0))))
+    name = service.gallery.attribute_names[col]
+    browser.find_element(By.CSS_SELECTOR, f'#attributes input[value="{name}"]').click()
+
+    def filtered(d):
+        ids = [int(li.get_attribute('data-id')) for li in
+               d.find_elements(By.CSS_SELECTOR, '#results li')]
+        return len(ids) == min(6, bits[:, col].sum()) and all(bits[ids, col])
+    wait.until(filtered)
+    # a non-image upload: a clear message, the page keeps working
+    bad = tmp_path / 'notes.txt'
+    bad.write_text('this is not a photo')
+    browser.find_element(By.ID, 'file').send_keys(str(bad))
+    browser.find_element(By.ID, 'upload').click()
+    wait.until(EC.text_to_be_present_in_element((By.ID, 'message'), 'not an image'))
