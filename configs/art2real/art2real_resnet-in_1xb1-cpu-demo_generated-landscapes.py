@@ -29,7 +29,8 @@ test_pipeline = [
     dict(type='KeyMapper',
          mapping={'img_painting': 'img_A', 'img_photo': 'img_B'},
          remapping={'img_painting': 'img_painting', 'img_photo': 'img_photo'}),
-    dict(type='PackInputs', keys=['img_painting', 'img_photo']),
+    # FID reads the real photos from the data samples
+    dict(type='PackInputs', keys=['img_painting', 'img_photo'], data_keys=['img_photo']),
 ]
 train_dataloader = dict(num_workers=0, dataset=dict(data_root=data_root, pipeline=train_pipeline))
 val_dataloader = dict(num_workers=0,

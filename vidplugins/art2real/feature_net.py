@@ -28,15 +28,18 @@ class RandomFeatures(torch.nn.Module):
             with torch.no_grad():
                 conv.weight.copy_(torch.randn(conv.weight.shape, generator=g) / (9 * a) ** 0.5)
                 conv.bias.zero_()
+            conv.requires_grad_(False)   # mmagic's FID calls it outside no_grad, then .numpy()
             self.convs.append(conv)
 
     def forward(self, x: torch.Tensor, return_features: bool = False) -> torch.Tensor:
-        h = x.float() / 127.5 - 1
-        feats = []
-        for conv in self.convs:
-            h = torch.relu(conv(h))
-            feats.append(h.mean(dim=(2, 3)))
-        return torch.cat(feats, 1)
+        with torch.no_grad():
+            h = x.float() / 127.5 - 1
+            feats = []
+            for conv in self.convs:
+                h = torch.relu(conv(h))
+                feats.append(h.mean(dim=(2, 3)))
+            out = torch.cat(feats, 1)
+        return out
 
 
 def write_random_feature_net(path: str, seed: int = 0) -> str:

@@ -33,7 +33,8 @@ test_pipeline = [
     dict(type='KeyMapper',
          mapping={'img_painting': 'img_A', 'img_photo': 'img_B'},
          remapping={'img_painting': 'img_painting', 'img_photo': 'img_photo'}),
-    dict(type='PackInputs', keys=['img_painting', 'img_photo']),
+    # FID reads the real photos from the data samples
+    dict(type='PackInputs', keys=['img_painting', 'img_photo'], data_keys=['img_photo']),
 ]
 
 train_dataloader = dict(

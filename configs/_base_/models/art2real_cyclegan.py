@@ -4,7 +4,9 @@ custom_imports = dict(imports=['vidplugins.art2real'], allow_failed_imports=Fals
 
 model = dict(
     type='Art2RealCycleGAN',
-    data_preprocessor=dict(type='DataPreprocessor'),   # images to [-1, 1]; masks stay in the samples
+    # images to [-1, 1]; masks stay in the samples untouched; the real photos are also read from
+    # the samples by mmagic's FID (its real_key), hence data_keys
+    data_preprocessor=dict(type='DataPreprocessor', data_keys=['img_photo']),
     generator=dict(
         type='ResnetGenerator', in_channels=3, out_channels=3, base_channels=64,
         norm_cfg=dict(type='IN'), use_dropout=False, num_blocks=9, padding_mode='reflect',
