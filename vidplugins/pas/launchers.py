@@ -107,17 +107,26 @@ class SlurmLauncher:
 
     def poll(self, handle: dict) -> Optional[int]:
         job = self._job(handle)
-        state = job.state
-        if state in ('PENDING', 'RUNNING', 'REQUEUED', 'CONFIGURING', 'COMPLETING',
-                     'UNKNOWN', 'SUSPENDED', 'RESIZING'):
-            return None
-        if state == 'COMPLETED':
+        if job.paths.result_pickle.exists():   # submitit wrote the outcome: finished
             try:
                 job.result()
                 return 0
             except Exception:  # noqa: BLE001  (the command failed: its log says why)
                 return 1
-        return 1   # FAILED, CANCELLED, TIMEOUT, NODE_FAIL, PREEMPTED, OUT_OF_MEMORY...
+        state = job.state
+        if state in ('FAILED', 'CANCELLED', 'TIMEOUT', 'NODE_FAIL', 'PREEMPTED',
+                     'OUT_OF_MEMORY', 'BOOT_FAIL', 'DEADLINE'):
+            return 1
+        if state == 'UNKNOWN' and not self._queued(handle['job_id']):
+            # no accounting (sacct) on this cluster, the job left the queue without a result
+            return 1 if not job.paths.result_pickle.exists() else self.poll(handle)
+        return None
+
+    @staticmethod
+    def _queued(job_id: str) -> bool:
+        out = subprocess.run(['squeue', '-h', '-j', str(job_id), '-o', '%i'],
+                             capture_output=True, text=True, timeout=60)
+        return out.returncode == 0 and bool(out.stdout.strip())
 
     def alive(self, handle: dict) -> bool:
         return self.poll(handle) is None
