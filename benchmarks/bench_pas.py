@@ -1,0 +1,76 @@
+"""Overhead of the PAS runner per hypothesis against its training time (issue 12, item 8).
+
+    python benchmarks/bench_pas.py [--work-dir DIR] [--epochs 6]
+
+On the demo's base network and clips (demo/pas_demo.py), in the same run:
+  1. the training loop alone: mmengine's Runner in this process (``Runner.from_cfg(cfg).train()``),
+     the reference;
+  2. the same config as a PAS job: ``PASSearch`` with one hypothesis-free iteration, i.e. the base
+     trained and tested through ``python -m vidplugins.pas.job tools/train.py ... --then
+     tools/test.py ...`` plus the runner's FLOPs measurement and student export.
+Prints the job's wall time, the measurement time, and the overhead (job + measurement - training)
+as a ratio of the training time. Timings on a loaded machine are inflated; the ratio is measured
+within one run.
+"""
+import argparse
+import os.path as osp
+import shutil
+import sys
+import tempfile
+import time
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, REPO)
+sys.path.insert(0, osp.join(REPO, 'demo'))
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--work-dir', default=None, help='keep the files here (default: temporary)')
+    p.add_argument('--epochs', type=int, default=6)
+    args = p.parse_args(argv)
+    import vidplugins  # noqa: F401
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+    from pas_demo import write_base_config
+
+    import vidplugins.pas  # noqa: F401
+    from vidplugins.demo_data.pas_videos import generate_pas_videos
+    from vidplugins.pas.launchers import LocalLauncher
+    from vidplugins.pas.search import PASSearch
+    work = args.work_dir or tempfile.mkdtemp(prefix='bench_pas_')
+    data = osp.join(work, 'data')
+    if not osp.isfile(osp.join(data, 'generation.json')):
+        generate_pas_videos(data, seed=0)
+    base = write_base_config(work, data)
+    options = [f'train_cfg.max_epochs={args.epochs}']
+
+    cfg = Config.fromfile(base)
+    cfg.train_cfg.max_epochs = args.epochs
+    cfg.work_dir = osp.join(work, 'inprocess')
+    shutil.rmtree(cfg.work_dir, ignore_errors=True)
+    runner = Runner.from_cfg(cfg)
+    start = time.time()
+    runner.train()
+    train_s = time.time() - start
+
+    search_dir = osp.join(work, 'search')
+    shutil.rmtree(search_dir, ignore_errors=True)
+    search = PASSearch(base, search_dir, LocalLauncher(), ops=['t'], iterations=0,
+                       train_options=options)
+    state = search.run()
+    rec = state['hypotheses']['iter0_base']
+    job_s, measure_s = rec['job_seconds'], rec['measure_seconds']
+    overhead = job_s + measure_s - train_s
+    print(f'training loop in process: {train_s:.1f} s ({args.epochs} epochs)')
+    print(f'PAS job (launch + imports + train + test): {job_s:.1f} s; FLOPs + export: '
+          f'{measure_s:.2f} s')
+    print(f'runner overhead per hypothesis: {overhead:.1f} s = {overhead / train_s:.2f} x the '
+          'training time')
+    if not args.work_dir:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
