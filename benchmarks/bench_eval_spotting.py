@@ -5,10 +5,13 @@ Generates ``--games`` synthetic games in the real on-disk formats (``Labels-v2.j
 predictions tree), then, in this one process and on the same files, times
 
 * the official ``SoccerNet.Evaluation.ActionSpotting.evaluate`` (pip package ``SoccerNet``), and
-* ``vidplugins.rmsnet.evaluation.evaluate_folders``,
+* ``vidplugins.soccernet.evaluation.evaluate_folders``,
 
 for the loose and tight metrics, checks that every returned number agrees to 1e-6 and prints the
-times and speed-ups. The synthetic games are shaped like SoccerNet-v2 (thesis Sec. 4.2.1): about
+times and speed-ups. It also times both as a user runs them, as whole commands (a fresh
+interpreter each, imports included): ``python tools/eval_spotting.py LABELS PREDICTIONS`` against
+``python -c`` running the official ``evaluate`` on the same trees, and prints both ways (whole
+command and in-process). Goal: the whole command >= 10x faster, loose and tight. The synthetic games are shaped like SoccerNet-v2 (thesis Sec. 4.2.1): about
 100-170 events per half spread over 45 minutes with roughly the real class frequencies, ~10%
 "not shown", and ~6,000 predictions per game, a third of them near an event.
 
@@ -21,6 +24,7 @@ import contextlib
 import io
 import json
 import os
+import subprocess
 import os.path as osp
 import sys
 import tempfile
@@ -28,10 +32,10 @@ import time
 
 import numpy as np
 
-from vidplugins.rmsnet.evaluation.average_map import (METRIC_DELTAS, average_map, evaluate_folders,
-                                                     load_ground_truth, load_predictions)
-from vidplugins.rmsnet.soccernet import (CLASSES_V2, LABEL_FILES, classes_for, find_games,
-                                         format_game_time)
+from vidplugins.soccernet import CLASSES_V2, LABEL_FILES, classes_for, find_games, format_game_time
+from vidplugins.soccernet.evaluation.average_map import (METRIC_DELTAS, average_map,
+                                                         evaluate_folders, load_ground_truth,
+                                                         load_predictions)
 
 #: Approximate event counts per class in SoccerNet-v2, used only as relative class frequencies.
 V2_CLASS_COUNTS = (173, 2566, 1703, 2839, 2098, 5820, 5256, 7896, 31810, 18918, 11674, 9683,
@@ -129,6 +133,45 @@ def run_official(labels_dir, preds_dir, version, metric):
                         else EVENT_DICTIONARY_V1)
 
 
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+#: The official evaluator as a whole command: python -c OFFICIAL_COMMAND LABELS PREDS VERSION METRIC
+OFFICIAL_COMMAND = (
+    'import json, sys\n'
+    'from SoccerNet.Evaluation.ActionSpotting import evaluate\n'
+    'from SoccerNet.Evaluation.utils import EVENT_DICTIONARY_V1, EVENT_DICTIONARY_V2\n'
+    'labels, preds, version, metric = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]\n'
+    'r = evaluate(labels, preds, prediction_file="results_spotting.json", version=version,\n'
+    '             metric=metric, framerate=2, dataset=None,\n'
+    '             label_files="Labels-v2.json" if version == 2 else "Labels.json",\n'
+    '             EVENT_DICTIONARY=EVENT_DICTIONARY_V2 if version == 2 else EVENT_DICTIONARY_V1)\n'
+    'print(json.dumps({"a_mAP": r["a_mAP"]}))\n')
+
+
+def time_command(cmd):
+    """(seconds, a_mAP printed as the last line's JSON) of one command run from the repo root."""
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+    elapsed = time.perf_counter() - t0
+    if proc.returncode:
+        sys.exit(f'{" ".join(cmd[:3])} failed:\n{proc.stderr[-3000:]}')
+    return elapsed, json.loads(proc.stdout.strip().splitlines()[-1])['a_mAP']
+
+
+def whole_commands(labels_dir, preds_dir, version, metric, repeats):
+    """Wall-clock seconds of the official command (once: it is the slow one) and of
+    ``tools/eval_spotting.py`` (best of ``repeats``), checking they print the same a_mAP."""
+    t_official, ref = time_command([sys.executable, '-c', OFFICIAL_COMMAND, labels_dir,
+                                    preds_dir, str(version), metric])
+    ours = [time_command([sys.executable, osp.join('tools', 'eval_spotting.py'), labels_dir,
+                          preds_dir, '--metric', metric, '--version', str(version)])
+            for _ in range(repeats)]
+    for _, value in ours:
+        if abs(value - ref) > 1e-6:
+            sys.exit(f'{metric}: whole commands differ: official {ref}, ours {value}')
+    return t_official, min(t for t, _ in ours)
+
+
 def max_difference(official, ours):
     """Largest absolute difference over all the numbers both results hold."""
     worst = 0.0
@@ -168,7 +211,7 @@ def main(argv=None):
     except ImportError:
         sys.exit('the official evaluator is needed: pip install SoccerNet==0.2.0')
 
-    speedups, in_memory = {}, {}
+    speedups, in_memory, whole = {}, {}, {}
     with tempfile.TemporaryDirectory() as root:
         t0 = time.perf_counter()
         labels_dir, preds_dir = make_dataset(root, args.games, args.version,
@@ -177,7 +220,7 @@ def main(argv=None):
               f'{time.perf_counter() - t0:.1f} s')
         t_json = min(time_json_only(labels_dir, preds_dir) for _ in range(args.repeats))
         print(f'json.loads of all files alone: {t_json:.3f} s (ours reads them with a compiled '
-              'scanner, vidplugins/rmsnet/evaluation/json_scan.py)')
+              'scanner, vidplugins/soccernet/evaluation/json_scan.py)')
         for metric in ('loose', 'tight'):
             t0 = time.perf_counter()
             official = run_official(labels_dir, preds_dir, args.version, metric)
@@ -202,6 +245,12 @@ def main(argv=None):
                   f'({t_official / min(times[1]):.1f}x){cold}; a_mAP {ours["a_mAP"]:.6f}, '
                   f'max |diff| {diff:.1e} (an evaluator that parses the files with json.loads '
                   f'could reach at most {t_official / t_json:.0f}x)')
+            t_off_cmd, t_our_cmd = whole_commands(labels_dir, preds_dir, args.version, metric,
+                                                  args.repeats)
+            whole[metric] = t_off_cmd / t_our_cmd
+            print(f'{metric}: whole command (fresh interpreter, imports included): official '
+                  f'{t_off_cmd:.2f} s, tools/eval_spotting.py {t_our_cmd:.3f} s, speedup '
+                  f'{whole[metric]:.1f}x (goal >= 10x)')
             # Validation / early stopping (SpottingMetric) scores arrays already in memory: no
             # files are written or parsed, so this is the speed that matters inside training.
             gt, pred = load_trees(labels_dir, preds_dir, args.version)
@@ -215,7 +264,8 @@ def main(argv=None):
             in_memory[metric] = t_official / t_mem
             print(f'{metric}: in memory (SpottingMetric path) {t_mem:.3f} s, speedup '
                   f'{in_memory[metric]:.1f}x')
-    print('speedup from files ' + ', '.join(f'{m}: {s:.1f}x' for m, s in speedups.items())
+    print('speedup as whole commands ' + ', '.join(f'{m}: {s:.1f}x' for m, s in whole.items())
+          + '; in-process from files ' + ', '.join(f'{m}: {s:.1f}x' for m, s in speedups.items())
           + '; in memory ' + ', '.join(f'{m}: {s:.1f}x' for m, s in in_memory.items()))
 
 

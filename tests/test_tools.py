@@ -148,7 +148,7 @@ def test_test_tool_writes_predictions_timelines_and_dump(trained, tmp_path):
         np.testing.assert_allclose(scores.sum(1), 1.0, rtol=1e-5)   # softmax over C + 1
 
     # The written files score what the metric logged: re-score them like tools/eval_spotting.py.
-    from vidplugins.rmsnet.evaluation import evaluate_folders
+    from vidplugins.soccernet.evaluation import evaluate_folders
     labels = tmp_path / 'labels'
     for game in test_games:
         (labels / game).mkdir(parents=True)
@@ -238,7 +238,7 @@ def test_dist_train_runs_two_cpu_ranks_with_gloo(demo_soccernet, tmp_path):
     config = tmp_path / 'dist_config.py'
     config.write_text(
         f'_base_ = {DEMO!r}\n'
-        "custom_imports = dict(imports=['vidplugins', 'tests.test_tools'],\n"
+        "custom_imports = dict(imports=['vidplugins.rmsnet', 'tests.test_tools'],\n"
         '                      allow_failed_imports=False)\n'
         "custom_hooks = [dict(type='VidpluginsRankReportHook')]\n")
     work_dir = tmp_path / 'work'
@@ -264,3 +264,68 @@ def test_dist_train_runs_two_cpu_ranks_with_gloo(demo_soccernet, tmp_path):
     # DDP averaged the gradients: both ranks end with the same weights.
     assert reports[0]['weight_sum'] == pytest.approx(reports[1]['weight_sum'], abs=1e-9)
     assert osp.isfile(work_dir / 'epoch_1.pth')
+
+
+# ---------------------------------------------------------------- bad input, said clearly
+def run_failing_tool(args):
+    proc = subprocess.run([sys.executable] + args, cwd=REPO, capture_output=True, text=True,
+                          timeout=300)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def test_publish_model_names_a_file_that_is_not_a_checkpoint(tmp_path):
+    """Issue 10, item 17: a text file used to end in a raw ``KeyError: 101``."""
+    notes = tmp_path / 'epoch_3.pth'
+    notes.write_text('experiment notes, not a checkpoint\n')
+    rc, out, err = run_failing_tool(['tools/deployment/publish_model.py', str(notes),
+                                     str(tmp_path / 'out.pth')])
+    assert rc == 1
+    assert f'{notes}: not a PyTorch checkpoint' in err and 'Traceback' not in err
+    assert sorted(os.listdir(tmp_path)) == ['epoch_3.pth']          # nothing written
+    rc, _, err = run_failing_tool(['tools/deployment/publish_model.py',
+                                   str(tmp_path / 'missing.pth'), str(tmp_path / 'out.pth')])
+    assert rc == 1 and 'missing.pth: checkpoint not found' in err and 'Traceback' not in err
+
+
+def test_eval_spotting_counts_predictions_with_an_unknown_half(demo_soccernet, tmp_path):
+    """Issue 10, item 17: predictions of half 3 are ignored (as upstream) but reported."""
+    root, games = demo_soccernet
+    game = games['Test'][0]
+    labels, preds = tmp_path / 'labels', tmp_path / 'preds'
+    (labels / game).mkdir(parents=True)
+    shutil.copyfile(osp.join(root, game, 'Labels.json'), labels / game / 'Labels.json')
+    events = json.load(open(labels / game / 'Labels.json'))['annotations']
+    names = {'soccer': 'soccer', 'card': 'card', 'subs': 'subs'}
+    entries = []
+    for i, ev in enumerate(events):
+        kind = next((v for k, v in names.items() if k in ev['label']), None)
+        if kind is None:
+            continue
+        half, clock = ev['gameTime'].split(' - ')
+        minutes, seconds = map(int, clock.split(':'))
+        entries.append(dict(gameTime=ev['gameTime'], label=kind, half=half,
+                            position=str((60 * minutes + seconds) * 1000),
+                            confidence=str(0.5 + 0.01 * (i % 40))))
+    bogus = [dict(e, half='3') for e in entries[:3]]
+    results = []
+    for name, items in (('clean', entries), ('with_half_3', entries + bogus)):
+        (preds / name / game).mkdir(parents=True)
+        json.dump(dict(UrlLocal=game, predictions=items),
+                  open(preds / name / game / 'results_spotting.json', 'w'))
+        proc = subprocess.run([sys.executable, 'tools/eval_spotting.py', str(labels),
+                               str(preds / name), '--version', '1'], cwd=REPO,
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        results.append((json.loads(proc.stdout.strip().splitlines()[-1]), proc.stderr))
+    (clean, clean_err), (mixed, mixed_err) = results
+    assert mixed['a_mAP'] == clean['a_mAP'] > 0.5                  # ignored, as upstream
+    assert 'half' not in clean_err
+    assert 'ignored 3 predictions whose half is neither 1 nor 2, in 1 games' in mixed_err
+
+
+def test_projects_readme_lists_the_landed_projects():
+    """Issue 10, item 17: the README said that no project had landed."""
+    text = open(osp.join(REPO, 'projects', 'README.md')).read()
+    assert 'No project has landed' not in text
+    assert osp.isfile(osp.join(REPO, 'projects', 'privacy_client_server', 'README.md'))
+    assert '](privacy_client_server/README.md)' in text

@@ -14,8 +14,8 @@ import argparse
 import json
 import sys
 
-from vidplugins.rmsnet.evaluation import evaluate_folders
-from vidplugins.rmsnet.soccernet import LabelFileError, classes_for
+from vidplugins.soccernet.evaluation import evaluate_folders
+from vidplugins.soccernet import LabelFileError, classes_for
 
 
 def parse_args(argv=None):
@@ -56,6 +56,12 @@ def main(argv=None) -> int:
     if result['games_without_predictions']:
         print(f'{len(result["games_without_predictions"])} games had no predictions file '
               '(scored as empty)')
+    unknown = result['predictions_with_unknown_half']
+    if unknown:
+        game, n = next(iter(unknown.items()))
+        print(f'warning: ignored {sum(unknown.values())} predictions whose half is neither 1 nor '
+              f'2, in {len(unknown)} games (as the official evaluator; e.g. {n} in {game})',
+              file=sys.stderr)
     for name, value in zip(classes_for(args.version), result['a_mAP_per_class']):
         print(f'  {name:<20s} {100 * value:6.2f}')
     line = f'a_mAP {100 * result["a_mAP"]:.2f}'

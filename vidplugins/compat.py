@@ -24,14 +24,17 @@ and is checked by ``tests/test_compat.py`` with a test that fails without it.
    which for a PEP 660 editable install (``pip install -e .``) is a folder that does not exist. We
    add vidplugins to that list and, only when the computed folder is missing, locate the package
    from its import spec (the source tree, whose ``vidplugins/.mim`` links ``configs/``).
-5. Distributed runs on machines without CUDA (torchrun or Slurm on CPU nodes, gloo): mmengine
-   0.10.7 assumes a GPU per process. ``_init_dist_pytorch`` / ``_init_dist_slurm`` call
-   ``torch.cuda.set_device(LOCAL_RANK)`` ("Found no NVIDIA driver"), the configs ask for NCCL,
-   and ``Runner.wrap_model`` gives DDP ``device_ids=[LOCAL_RANK]``, which torch refuses for a CPU
-   module. OpenMMLab has no CPU path for its launchers (open-mmlab/mim#189, open). Without CUDA
-   the two initialisers create the process group themselves (same environment variables as
-   mmengine's; NCCL becomes gloo, with a log line) and DDP drops the device ids of a CPU module.
-   With CUDA nothing changes.
+4. transformers, diffusers and timm (imported through mmaction2, mmpretrain and mmagic) print
+   FutureWarnings about their own internals on every tool run (transformers 4.36 and diffusers
+   0.24 call torch's deprecated ``torch.utils._pytree._register_pytree_node``) that a vidplugins
+   user can do nothing about. They are filtered by category and issuing package only
+   (``transformers.*``, ``diffusers.*``, ``timm.*``); every other warning, including
+   FutureWarnings of vidplugins, torch, mmengine and OpenMMLab code, still shows.
+
+Applying them keeps ``import vidplugins`` light (no torch, no OpenMMLab import: the SoccerNet
+evaluator tool needs NumPy only): fixes 2 and 3 run right after torch / ``mmengine.config``
+finish importing, through a post-import hook at the front of ``sys.meta_path``, or at once when
+those are already imported.
 """
 from __future__ import annotations
 
@@ -94,7 +97,6 @@ def _install_drn_stub() -> None:
 
 def _mmengine_checkpoint_safe_globals() -> list:
     """The non-tensor types that mmengine 0.10.x writes into checkpoints."""
-    import numpy as np
     safe: list = []
     try:
         from mmengine.logging.history_buffer import HistoryBuffer
@@ -103,6 +105,12 @@ def _mmengine_checkpoint_safe_globals() -> list:
                  (history_buffer_getattr, 'builtins.getattr')]
     except ImportError:  # mmengine not installed: nothing of it to load
         pass
+    return safe + _numpy_checkpoint_safe_globals()
+
+
+def _numpy_checkpoint_safe_globals() -> list:
+    import numpy as np
+    safe: list = []
     # NumPy arrays and scalars in the message hub / meta (e.g. the seed, logged scalars).
     try:
         multiarray = np._core.multiarray  # NumPy >= 2
@@ -172,109 +180,126 @@ def _allow_vidplugins_config_inheritance() -> None:
             config_module.get_installed_path)
 
 
-# ---------------------------------------------------------------- distributed runs without CUDA
+# ---------------------------------------------------------------- applying lazily
+# ``import vidplugins`` must stay light (``tools/eval_spotting.py`` needs only NumPy): the fixes
+# that touch torch and mmengine are applied right after those modules finish importing (or at once
+# when they already are), by a post-import hook at the front of ``sys.meta_path``.
 
-def _cpu_backend(backend: str) -> str:
-    """NCCL needs GPUs: without CUDA the configs' ``nccl`` becomes gloo."""
-    if backend == 'nccl':
-        from mmengine.logging import print_log
-        print_log('CUDA is not available: distributed backend nccl -> gloo', logger='current')
-        return 'gloo'
-    return backend
+class _PostImportLoader(importlib.abc.Loader):
+    """Delegates to the real loader, then runs the callbacks of the module just executed."""
 
+    def __init__(self, loader, callbacks):
+        self.loader, self.callbacks = loader, callbacks
 
-def init_dist_pytorch_cpu(original):
-    """mmengine's ``_init_dist_pytorch`` (torchrun), without its ``torch.cuda.set_device`` and
-    with gloo, when CUDA is missing."""
-    def _init_dist_pytorch(backend, init_backend='torch', **kwargs):
-        import os
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
 
-        import torch
-        if torch.cuda.is_available() or init_backend != 'torch':
-            return original(backend, init_backend=init_backend, **kwargs)
-        import torch.distributed as torch_dist
-        torch_dist.init_process_group(
-            backend=_cpu_backend(backend), rank=int(os.environ['RANK']),
-            world_size=int(os.environ['WORLD_SIZE']), **kwargs)
-    _init_dist_pytorch.__wrapped__ = original
-    return _init_dist_pytorch
+    def exec_module(self, module: types.ModuleType) -> None:
+        module.__spec__.loader = module.__loader__ = self.loader   # the real loader, as usual
+        self.loader.exec_module(module)
+        for callback in self.callbacks:
+            callback(module)
+
+    def __getattr__(self, name):                   # get_data, get_resource_reader, ...
+        return getattr(self.loader, name)
 
 
-def init_dist_slurm_cpu(original):
-    """mmengine's ``_init_dist_slurm``, without its ``torch.cuda.set_device`` and with gloo, when
-    CUDA is missing: the same environment (RANK, WORLD_SIZE, LOCAL_RANK = SLURM_LOCALID,
-    MASTER_ADDR = first node of the job, MASTER_PORT = ``port``, else $MASTER_PORT, else 29500)."""
-    def _init_dist_slurm(backend, port=None, init_backend='torch', **kwargs):
-        import os
-        import subprocess
+class _PostImportHooks(importlib.abc.MetaPathFinder):
+    """Runs ``callback(module)`` once ``module`` (a watched name) has been executed."""
 
-        import torch
-        if torch.cuda.is_available() or init_backend != 'torch':
-            return original(backend, port=port, init_backend=init_backend, **kwargs)
-        import torch.distributed as torch_dist
-        proc_id = int(os.environ['SLURM_PROCID'])
-        if port is not None:
-            os.environ['MASTER_PORT'] = str(port)
-        os.environ.setdefault('MASTER_PORT', '29500')
-        if 'MASTER_ADDR' not in os.environ:
-            hosts = subprocess.run(['scontrol', 'show', 'hostnames', os.environ['SLURM_NODELIST']],
-                                   capture_output=True, text=True, check=True).stdout.split()
-            os.environ['MASTER_ADDR'] = hosts[0]
-        os.environ['WORLD_SIZE'] = os.environ['SLURM_NTASKS']
-        os.environ['LOCAL_RANK'] = os.environ.get('SLURM_LOCALID', '0')
-        os.environ['RANK'] = str(proc_id)
-        torch_dist.init_process_group(backend=_cpu_backend(backend), **kwargs)
-    _init_dist_slurm.__wrapped__ = original
-    return _init_dist_slurm
+    def __init__(self):
+        self.hooks: dict = {}
+
+    def find_spec(self, fullname, path=None, target=None):
+        callbacks = self.hooks.pop(fullname, None)
+        if callbacks is None:
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, 'find_spec'):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None:
+                if spec.loader is not None and hasattr(spec.loader, 'exec_module'):
+                    spec.loader = _PostImportLoader(spec.loader, callbacks)
+                return spec
+        return None
 
 
-def ddp_init_cpu(original):
-    """``MMDistributedDataParallel.__init__`` dropping the GPU ids mmengine's ``Runner.wrap_model``
-    passes (``device_ids=[LOCAL_RANK]``) when the module is on the CPU and CUDA is missing: torch's
-    DDP rejects device ids for a CPU module, and needs none."""
-    def __init__(self, module, *args, **kwargs):
-        import torch
-        if (kwargs.get('device_ids') is not None and not torch.cuda.is_available()
-                and all(p.device.type == 'cpu' for p in module.parameters())):
-            kwargs['device_ids'] = None
-        original(self, module, *args, **kwargs)
-    __init__.__wrapped__ = original
-    return __init__
+def _post_import_hooks() -> _PostImportHooks:
+    for finder in sys.meta_path:
+        if isinstance(finder, _PostImportHooks):
+            return finder
+    finder = _PostImportHooks()
+    sys.meta_path.insert(0, finder)
+    return finder
 
 
-def _allow_distributed_without_cuda(dist_utils) -> None:
-    for name, fix in (('_init_dist_pytorch', init_dist_pytorch_cpu),
-                      ('_init_dist_slurm', init_dist_slurm_cpu)):
-        current = getattr(dist_utils, name)
-        if not hasattr(current, '__wrapped__'):
-            setattr(dist_utils, name, fix(current))
+def _initializing(module) -> bool:
+    return bool(getattr(getattr(module, '__spec__', None), '_initializing', False))
 
 
-def _allow_ddp_without_cuda(wrappers) -> None:
-    ddp = wrappers.MMDistributedDataParallel
-    if not hasattr(ddp.__init__, '__wrapped__'):
-        ddp.__init__ = ddp_init_cpu(ddp.__init__)
+def when_imported(name: str, callback) -> None:
+    """Call ``callback(module)`` now if ``name`` is imported, else right after its import."""
+    module = sys.modules.get(name)
+    if module is not None and not _initializing(module):
+        callback(module)
+    else:
+        _post_import_hooks().hooks.setdefault(name, []).append(callback)
+
+
+_HISTORY_BUFFER = 'mmengine.logging.history_buffer'
+
+
+def _on_torch(_torch) -> None:
+    # Called once torch has finished importing. mmengine may be half-imported now (its logging
+    # package imports torch after ``history_buffer``, which needs NumPy only): then HistoryBuffer
+    # is allow-listed as soon as its module has run, or at once if it already has.
+    buffer = sys.modules.get(_HISTORY_BUFFER)
+    if buffer is not None and not _initializing(buffer):
+        _allow_mmengine_checkpoints()
+        return
+    if 'mmengine' not in sys.modules:
+        try:
+            import mmengine.logging.history_buffer  # noqa: F401
+        except ImportError:  # mmengine not installed
+            pass
+        else:
+            _allow_mmengine_checkpoints()
+            return
+    _allow_numpy_checkpoint_types()
+    when_imported(_HISTORY_BUFFER, lambda _m: _allow_mmengine_checkpoints())
+
+
+def _allow_numpy_checkpoint_types() -> None:
+    import torch.serialization
+    if hasattr(torch.serialization, 'add_safe_globals'):
+        torch.serialization.add_safe_globals(_numpy_checkpoint_safe_globals())
+
+
+def _silence_third_party_future_warnings() -> None:
+    """FutureWarnings that transformers, diffusers and timm print on every tool run, about their
+    own internals (not about anything a vidplugins user can change); fix 4 above."""
+    import warnings
+    for module in THIRD_PARTY_FUTURE_WARNINGS:
+        warnings.filterwarnings('ignore', category=FutureWarning, module=module + r'(\..*)?$')
 
 
 #: Packages whose own FutureWarnings are silenced (fix 4).
 THIRD_PARTY_FUTURE_WARNINGS = ('transformers', 'diffusers', 'timm')
 
-
 _applied = False
 
 
 def apply() -> None:
-    """Apply every workaround (idempotent)."""
+    """Apply every workaround (idempotent). Those touching torch / mmengine run when these are
+    imported (at once if they already are), so this import itself stays light."""
     global _applied
     if _applied:
         return
     _install_drn_stub()
-    _allow_mmengine_checkpoints()
-    _allow_vidplugins_config_inheritance()
-    from mmengine.dist import utils as dist_utils
-    from mmengine.model.wrappers import distributed as ddp_wrappers
-    _allow_distributed_without_cuda(dist_utils)
-    _allow_ddp_without_cuda(ddp_wrappers)
+    _silence_third_party_future_warnings()
+    when_imported('torch', _on_torch)
+    when_imported('mmengine.config.config', lambda _m: _allow_vidplugins_config_inheritance())
     _applied = True
 
 

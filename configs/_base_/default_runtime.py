@@ -1,6 +1,6 @@
-# Runtime shared by every vidplugins config (mmaction2's default_runtime plus plugin loading).
+# Runtime shared by every vidplugins config (mmaction2's default_runtime). Each method's model base
+# (or leaf config) names the plug-in it needs: custom_imports = dict(imports=['vidplugins.<method>']).
 default_scope = 'mmaction'
-custom_imports = dict(imports=['vidplugins'], allow_failed_imports=False)
 
 default_hooks = dict(
     runtime_info=dict(type='RuntimeInfoHook'),

@@ -16,6 +16,8 @@ model = dict(
                       'resnet152_8xb32_in1k_20210901-4d7582fa.pth')),
     head=dict(in_channels=2048),
     max_windows_per_forward=8,
+    # Validation / test / demo encode a half (~5,400 frames) 128 frames per backbone call.
+    encode_chunk_frames=128,
     data_preprocessor=dict(type='SpottingDataPreprocessor', mean=[123.675, 116.28, 103.53],
                            std=[58.395, 57.12, 57.375]))
 optim_wrapper = dict(optimizer=dict(lr=0.025))

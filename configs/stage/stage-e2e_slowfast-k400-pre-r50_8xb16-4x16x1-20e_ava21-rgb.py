@@ -3,7 +3,7 @@
 _base_ = [
     'mmaction::detection/slowfast/slowfast_kinetics400-pretrained-r50_8xb16-4x16x1-20e_ava21-rgb.py',
 ]
-custom_imports = dict(imports=['vidplugins'], allow_failed_imports=False)
+custom_imports = dict(imports=['vidplugins.stage'], allow_failed_imports=False)
 
 model = dict(
     roi_head=dict(

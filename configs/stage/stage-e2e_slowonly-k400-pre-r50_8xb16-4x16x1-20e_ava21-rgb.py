@@ -8,7 +8,7 @@
 # linked; test batches are blocks of up to 16 consecutive keyframes of one video (one frame size,
 # KeyframeBlockTestSampler + KeyframeBlockBatchSampler), so the links are used at test time too.
 _base_ = 'mmaction::detection/slowonly/slowonly_kinetics400-pretrained-r50_8xb16-4x16x1-20e_ava21-rgb.py'
-custom_imports = dict(imports=['vidplugins'], allow_failed_imports=False)
+custom_imports = dict(imports=['vidplugins.stage'], allow_failed_imports=False)
 
 model = dict(
     roi_head=dict(

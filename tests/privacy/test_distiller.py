@@ -7,7 +7,7 @@ import torch
 from mmengine.registry import init_default_scope
 from mmengine.structures import LabelData  # noqa: F401  (ActionDataSample fields)
 
-import vidplugins  # noqa: F401
+import vidplugins.privacy  # noqa: F401  (registers PrivilegedDistiller and the KD losses)
 from mmaction.registry import MODELS
 from mmaction.structures import ActionDataSample
 from vidplugins.distillation.losses import kl_divergence, relational_distance_loss

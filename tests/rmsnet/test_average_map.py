@@ -11,13 +11,13 @@ import sys
 import numpy as np
 import pytest
 
-from vidplugins.rmsnet.evaluation import (SpotArrays, average_map, evaluate_folders,
+from vidplugins.soccernet.evaluation import (SpotArrays, average_map, evaluate_folders,
                                           load_ground_truth, load_predictions)
-from vidplugins.rmsnet.evaluation.average_map import (_ground_truth_columns_fast,
+from vidplugins.soccernet.evaluation.average_map import (_ground_truth_columns_fast,
                                                       _numeric_strings,
                                                       _prediction_columns_checked,
                                                       _prediction_columns_fast, _threshold_bins)
-from vidplugins.rmsnet.soccernet import CLASSES_V1, CLASSES_V2, LabelFileError, format_game_time
+from vidplugins.soccernet import CLASSES_V1, CLASSES_V2, LabelFileError, format_game_time
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 N = 120 * 60 * 2  # frames per half at 2 fps
@@ -348,7 +348,7 @@ def test_missing_prediction_file(tmp_path):
 def test_parallel_file_reading_gives_the_same_numbers(demo_soccernet, tmp_path):
     """``workers`` only changes who reads the files, never the result."""
     from vidplugins.rmsnet.postprocess import spots_to_predictions, write_predictions
-    from vidplugins.rmsnet.soccernet import CLASSES_V1, find_games
+    from vidplugins.soccernet import CLASSES_V1, find_games
     root, _ = demo_soccernet
     rng = np.random.default_rng(0)
     games = find_games(root, 'Labels.json')

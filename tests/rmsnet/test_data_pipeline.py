@@ -11,8 +11,8 @@ from vidplugins.rmsnet.datasets import (FeatureFileError, SoccerNetGameDataset,
                                         SoccerNetWindowDataset, event_free_windows,
                                         event_windows)
 from vidplugins.rmsnet.samplers import SpottingBalancedSampler, challenge_class_counts
-from vidplugins.rmsnet.soccernet import LabelFileError, find_games
 from vidplugins.rmsnet.transforms import MaskEventContext, mask_event_context
+from vidplugins.soccernet import LabelFileError, find_games
 
 
 # ---------------------------------------------------------------- windows (Sec. 4.1.3)
@@ -28,6 +28,68 @@ def test_event_free_windows_stride_t():
     # Events at 7 and 20 in 30 frames, T = 3: free stretches 0-6, 8-19, 21-29.
     assert event_free_windows([7, 20], 30, 3) == [0, 3, 8, 11, 14, 17, 21, 24, 27]
     assert event_free_windows([], 7, 3) == [0, 3]
+
+
+def test_event_free_windows_keep_a_gap_from_events():
+    # Gap 3 on each side of the events (not at the half's ends): free 0-3, 11-16, 24-29.
+    assert event_free_windows([7, 20], 30, 3, gap=3) == [0, 11, 14, 24, 27]
+    assert event_free_windows([], 7, 3, gap=3) == [0, 3]
+
+
+def _background_too_close(ds, T, gap):
+    """Background windows of ``ds`` with an event of their half within ``gap`` frames."""
+    infos = [ds.get_data_info(int(i)) for i in ds.background_indices]
+    events = {}
+    for game in {d['game'] for d in infos}:
+        for ev in ds._read_events(game):
+            events.setdefault((game, ev.half), []).append(ev.frame)
+    assert events
+    close = 0
+    for d in infos:
+        frames = np.asarray(events.get((d['game'], d['half']), []))
+        close += int(((frames >= d['start'] - gap) & (frames < d['start'] + T + gap)).any())
+    return close
+
+
+def test_background_windows_keep_the_authors_gap_by_default(demo_soccernet):
+    """Issue 10, item 6: background windows stay T frames away from every event, as the
+    authors' loader; ``background_gap=0`` gives the old behaviour (right after an event)."""
+    root, _ = demo_soccernet
+    kw = dict(data_root=root, ann_file=osp.join(root, 'listgame_Train.npy'), window_size=41,
+              pipeline=[dict(type='PackSpottingInputs')])
+    default = SoccerNetWindowDataset(**kw)
+    assert len(default.background_indices) > 0
+    assert _background_too_close(default, 41, 41) == 0
+    no_gap = SoccerNetWindowDataset(background_gap=0, **kw)
+    assert _background_too_close(no_gap, 41, 41) > 0
+    assert len(no_gap.background_indices) > len(default.background_indices)
+    with pytest.raises(ValueError, match='background_gap'):
+        SoccerNetWindowDataset(background_gap=-1, **kw)
+
+
+def test_no_uniform_offsets_ablation_draws_as_many_windows_as_the_full_model(demo_soccernet):
+    """Table 4.3's "w/o uniformly distributed offsets" changes which windows exist (centred
+    ones only), not how many an epoch draws: same n_F and n_B as the main model."""
+    from mmengine.config import Config
+
+    from tests.conftest import REPO
+    root, _ = demo_soccernet
+    sizes = {}
+    for name in ('', '_no-uniform-offsets'):
+        cfg = Config.fromfile(osp.join(REPO, 'configs', 'rmsnet',
+                                       f'rmsnet_resnet152-pca512_soccernet-v1{name}.py'),
+                              import_custom_modules=False)
+        dcfg = dict(cfg.train_dataloader.dataset)
+        dcfg.pop('type')
+        dcfg.update(data_root=root, ann_file=osp.join(root, 'listgame_Train.npy'),
+                    pipeline=[dict(type='PackSpottingInputs')])
+        ds = SoccerNetWindowDataset(**dcfg)
+        scfg = dict(cfg.train_dataloader.sampler)
+        scfg.pop('type')
+        sampler = SpottingBalancedSampler(ds, seed=0, **scfg)
+        sizes[name] = (len(ds.foreground_indices), len(sampler), len(sampler.epoch_indices(0)))
+    assert sizes['_no-uniform-offsets'][0] * 10 < sizes[''][0]      # far fewer distinct windows
+    assert sizes['_no-uniform-offsets'][1:] == sizes[''][1:] == (40000, 40000)
 
 
 # ---------------------------------------------------------------- masking (Eq. 4.4)

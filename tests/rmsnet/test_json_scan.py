@@ -9,10 +9,10 @@ import json
 import numpy as np
 import pytest
 
-from vidplugins.rmsnet.evaluation import json_scan
-from vidplugins.rmsnet.evaluation.average_map import (_label_index, _prediction_columns_fast,
+from vidplugins.soccernet.evaluation import json_scan
+from vidplugins.soccernet.evaluation.average_map import (_label_index, _prediction_columns_fast,
                                                      _scanned_columns, load_predictions)
-from vidplugins.rmsnet.soccernet import CLASSES_V1, CLASSES_V2, LabelFileError, parse_json
+from vidplugins.soccernet import CLASSES_V1, CLASSES_V2, LabelFileError, parse_json
 
 
 def dict_columns(raw: bytes, version: int):

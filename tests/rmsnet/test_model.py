@@ -148,3 +148,64 @@ def test_fft_inference_path_gives_the_direct_path_scores():
     torch.testing.assert_close(fast[0], slow[0], rtol=1e-5, atol=1e-6)
     with pytest.raises(RuntimeError, match='inference'):
         model.train().head.forward_embedded_fft(torch.randn(2, 41, 256))
+
+
+class _CountingBackbone(torch.nn.Module):
+    """A tiny 2D backbone that records how many frames each call sees."""
+
+    def __init__(self, channels: int = 6):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, channels, 3, padding=1)
+        self.bn = torch.nn.BatchNorm2d(channels)
+        self.calls = []
+
+    def forward(self, x):
+        self.calls.append(len(x))
+        return (torch.relu(self.bn(self.conv(x))),)
+
+
+def _counting_model(chunk):
+    from mmaction.registry import MODELS
+    MODELS.register_module(name='_CountingBackbone', module=_CountingBackbone, force=True)
+    torch.manual_seed(0)
+    model = RMSNet(head=dict(in_channels=6, num_classes=3), window_size=5,
+                   backbone=dict(type='_CountingBackbone'), encode_chunk_frames=chunk,
+                   data_preprocessor=dict(type='SpottingDataPreprocessor',
+                                          mean=[120.0, 110.0, 100.0], std=[60.0, 55.0, 50.0]))
+    return model.eval()
+
+
+def test_end_to_end_inference_encodes_in_chunks_with_the_one_shot_outputs():
+    """Issue 10, item 3: a half goes through the backbone ``encode_chunk_frames`` frames at a
+    time (memory bounded by the chunk), with the scores of encoding it in one call."""
+    from mmaction.structures import ActionDataSample
+    frames = torch.randint(0, 256, (53, 8, 10, 3), dtype=torch.uint8)     # one 53-frame half
+    outputs = {}
+    for chunk in (None, 7):
+        model = _counting_model(chunk)
+        model.load_state_dict(_counting_model(None).state_dict())          # same weights
+        ds = ActionDataSample()
+        ds.window_starts = list(range(0, 49))                              # stride 1
+        ds.set_metainfo(dict(segment_start=0))
+        data = model.data_preprocessor(dict(inputs=[frames], data_samples=[ds]), False)
+        assert data['inputs'].dtype == torch.uint8                         # normalised per chunk
+        with torch.no_grad():
+            (out,) = model(**data, mode='predict')
+        outputs[chunk] = out.pred_windows
+        calls = model.backbone.calls
+        if chunk is None:
+            assert calls == [53]
+        else:
+            assert max(calls) <= chunk and sum(calls) == 53 and len(calls) == math.ceil(53 / 7)
+    torch.testing.assert_close(outputs[7].scores, outputs[None].scores, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(outputs[7].offsets, outputs[None].offsets, rtol=1e-5, atol=1e-6)
+    # Chunk-wise normalisation of uint8 frames = the training path's normalisation of the batch.
+    model = _counting_model(7)
+    normalised = model.data_preprocessor(dict(inputs=[frames]), True)['inputs']
+    assert normalised.dtype == torch.float32
+    raw = frames.permute(0, 3, 1, 2)[None]
+    with torch.no_grad():
+        torch.testing.assert_close(model.encode(raw, 7), model.encode(normalised), rtol=1e-5,
+                                   atol=1e-6)
+    with pytest.raises(ValueError, match='encode_chunk_frames'):
+        RMSNet(head=dict(in_channels=6), encode_chunk_frames=0)

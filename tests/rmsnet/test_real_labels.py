@@ -5,7 +5,7 @@ from collections import Counter
 import pytest
 
 from tests.conftest import shared
-from vidplugins.rmsnet.soccernet import CLASSES_V2, read_game_list, read_labels
+from vidplugins.soccernet import CLASSES_V2, read_game_list, read_labels
 
 
 def test_real_v2_label_file_parses():

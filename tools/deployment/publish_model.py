@@ -9,6 +9,7 @@ import datetime
 import hashlib
 import os
 import os.path as osp
+import sys
 
 import torch
 
@@ -16,6 +17,10 @@ import vidplugins  # noqa: F401  (allow-list of mmengine checkpoint types)
 from vidplugins.utils.io import atomic_write
 
 DROP_KEYS = ('optimizer', 'param_schedulers', 'message_hub')
+
+
+class CheckpointError(ValueError):
+    """The input is missing or is not a (weights-only loadable) checkpoint."""
 
 
 def parse_args():
@@ -35,7 +40,16 @@ def sha256_prefix(path: str, n: int = 8) -> str:
 
 def publish(in_file: str, out_file: str) -> str:
     """Write the stripped checkpoint; returns its final path."""
-    ckpt = torch.load(in_file, map_location='cpu', weights_only=True)
+    if not osp.isfile(in_file):
+        raise CheckpointError(f'{in_file}: checkpoint not found')
+    try:
+        ckpt = torch.load(in_file, map_location='cpu', weights_only=True)
+    except Exception as e:  # torch raises KeyError, UnpicklingError, RuntimeError... by format
+        raise CheckpointError(f'{in_file}: not a PyTorch checkpoint that loads with '
+                              f'weights_only=True ({type(e).__name__}: {e})') from None
+    if not isinstance(ckpt, dict):
+        raise CheckpointError(f'{in_file}: a checkpoint is a dict (with "state_dict"), found '
+                              f'{type(ckpt).__name__}')
     for key in DROP_KEYS:
         ckpt.pop(key, None)
     meta = ckpt.get('meta', {})
@@ -52,9 +66,14 @@ def publish(in_file: str, out_file: str) -> str:
 
 def main():
     args = parse_args()
-    final = publish(args.in_file, args.out_file)
+    try:
+        final = publish(args.in_file, args.out_file)
+    except CheckpointError as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 1
     print(f'Published {osp.abspath(final)}')
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -24,7 +24,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from vidplugins.rmsnet.soccernet import CLASSES_V1, CLASSES_V2, format_game_time, write_game_list
+from vidplugins.soccernet import CLASSES_V1, CLASSES_V2, format_game_time, write_game_list
 from vidplugins.utils.io import atomic_write, dump_json_atomic
 
 #: raw v1 label names per v1 class (card, subs, soccer), as they appear in the real Labels.json.

@@ -3,6 +3,7 @@ and privileged knowledge distillation from a teacher that saw the original video
 
 Importing this package registers its modules in mmaction2's registries.
 """
+from .. import distillation  # noqa: E402,F401  (registers the shared KD losses the KD configs name)
 from .backbones import Conv2plus1dTran, ResNet2Plus1dTran  # noqa: E402,F401  (KD helper)
 from .datasets import PairedVideoDataset  # noqa: E402,F401  (KD helper)
 from .distiller import PrivilegedDistiller  # noqa: E402,F401  (KD helper)

@@ -24,8 +24,8 @@ from mmengine.logging import MMLogger
 
 from mmaction.registry import DATASETS, TRANSFORMS
 
-from .soccernet import (LABEL_FILES, V1_IGNORED_LABELS, LabelFileError, classes_for, find_games,
-                        read_game_list, read_labels)
+from vidplugins.soccernet import (LABEL_FILES, V1_IGNORED_LABELS, LabelFileError, classes_for,
+                                  find_games, read_game_list, read_labels)
 
 
 class FeatureFileError(ValueError):
@@ -61,19 +61,30 @@ def load_half_features(path: str, feature_dim: Optional[int] = None,
     return feats
 
 
-def event_free_windows(event_frames: Sequence[int], length: int, window: int) -> List[int]:
+def event_free_windows(event_frames: Sequence[int], length: int, window: int,
+                       gap: int = 0) -> List[int]:
     """Starts of background windows: event-free stretches tiled with stride T (Sec. 4.1.3).
 
     Args:
         event_frames: frames of every event of the half (any class).
         length: number of frames in the half.
         window: T.
+        gap: frames kept free on each side of every event (not at the ends of the half). The
+            authors' loader (aimagelab/RMSNet_Soccer, ``data/load_data_utils.py``,
+            ``load_background_train``) keeps one window, T frames, so that what follows an event
+            (the celebration, the replay) is not labelled background.
+    Returns:
+        Sorted starts; each window ``[s, s + T)`` lies inside ``[0, length)`` and at least
+        ``gap`` frames away from every event.
     """
     starts = []
     bounds = [-1] + sorted(set(int(f) for f in event_frames if 0 <= f < length)) + [length]
     for a, b in zip(bounds[:-1], bounds[1:]):
-        first, free = a + 1, b - a - 1          # frames a+1 .. b-1 hold no event
-        starts.extend(range(first, first + (free // window) * window, window))
+        first = a + 1 + (gap if a >= 0 else 0)          # frames first .. last hold no event
+        last = b - 1 - (gap if b < length else 0)        # and are >= gap from the events
+        free = last - first + 1
+        if free >= window:
+            starts.extend(range(first, first + (free // window) * window, window))
     return starts
 
 
@@ -245,12 +256,18 @@ class SoccerNetWindowDataset(_SoccerNetBase):
             (``"2 - 00:00"``): players change during the break, nothing visual marks the moment
             (Sec. 4.2.2). Counted in ``skipped``.
         event_offsets: ``'all'`` or ``'center'`` (see ``event_windows``).
+        background_gap: frames kept free of background windows on each side of every event;
+            None (default) = T, as the authors' loader (the thesis is silent); 0 = background
+            may start right after an event.
     """
 
     def __init__(self, *args, drop_halftime_substitutions: bool = True,
-                 event_offsets: str = 'all', **kwargs):
+                 event_offsets: str = 'all', background_gap: Optional[int] = None, **kwargs):
         self.drop_halftime_substitutions = drop_halftime_substitutions
         self.event_offsets = event_offsets
+        if background_gap is not None and int(background_gap) < 0:
+            raise ValueError(f'background_gap must be >= 0 or None, got {background_gap}')
+        self.background_gap = background_gap
         super().__init__(*args, **kwargs)
 
     def _is_halftime_substitution(self, ev) -> bool:
@@ -286,7 +303,8 @@ class SoccerNetWindowDataset(_SoccerNetBase):
                         data.append(dict(feature_path=path, game=game, half=half, start=s,
                                          label=ev.label, event_frame=ev.frame,
                                          offset=(ev.frame - s) / T))
-                for s in event_free_windows([e.frame for e in half_events], length, T):
+                gap = T if self.background_gap is None else int(self.background_gap)
+                for s in event_free_windows([e.frame for e in half_events], length, T, gap):
                     data.append(dict(feature_path=path, game=game, half=half, start=s, label=C,
                                      event_frame=-1, offset=0.0))
                     self.background.append((path, s))

@@ -3,7 +3,7 @@
 Collects the window scores that ``RMSNet.predict`` returns for whole halves, turns them into spots
 (``s + offset * T``, optional temporal NMS), optionally writes one ``results_spotting.json`` per
 game in the official format, and scores them with the fast exact Average-mAP of
-``vidplugins.rmsnet.evaluation`` (same numbers as the official SoccerNet evaluator).
+``vidplugins.soccernet.evaluation`` (same numbers as the official SoccerNet evaluator).
 """
 from __future__ import annotations
 
@@ -17,10 +17,11 @@ from mmengine.logging import MMLogger
 
 from mmaction.registry import METRICS
 
-from .evaluation.average_map import (METRIC_DELTAS, SpotArrays, average_map, frames_per_half,
-                                     load_ground_truth)
-from .postprocess import nms_1d, spots_to_predictions, windows_to_spots, write_predictions
-from .soccernet import classes_for
+from vidplugins.soccernet import classes_for
+from vidplugins.soccernet.evaluation.average_map import (METRIC_DELTAS, SpotArrays, average_map,
+                                                         frames_per_half, load_ground_truth)
+from .postprocess import SPOT_RULES, nms_1d, spots_to_predictions, windows_to_spots, \
+    write_predictions
 from .visualization import plot_timeline
 
 
@@ -34,6 +35,9 @@ class SpottingMetric(BaseMetric):
         main_metric: the one also reported as ``a_mAP`` (used for checkpoint selection and early
             stopping as ``spotting/a_mAP_<main_metric>``).
         window_size: T (for the offsets -> frames conversion).
+        spot_rule: ``'clip_class'`` (default, the thesis's rule of Sec. 4.2.2: each window
+            predicts its arg-max class, background windows give no spot) or ``'per_class'`` (one
+            candidate per foreground class and window); see ``postprocess.windows_to_spots``.
         nms_window: temporal NMS window in frames (31 for the challenge protocol); None = no NMS
             (v1 protocol, Sec. 4.2.2).
         min_score: candidate spots below this confidence are not written.
@@ -46,6 +50,7 @@ class SpottingMetric(BaseMetric):
 
     def __init__(self, version: int = 1, tolerances: Sequence[str] = ('loose', 'tight'),
                  main_metric: str = 'loose', window_size: int = 41,
+                 spot_rule: str = 'clip_class',
                  nms_window: Optional[int] = None, min_score: float = 0.0, framerate: int = 2,
                  out_dir: Optional[str] = None, plot_dir: Optional[str] = None,
                  plot_min_confidence: float = 0.5, collect_device: str = 'cpu',
@@ -59,6 +64,9 @@ class SpottingMetric(BaseMetric):
         self.tolerances = tuple(tolerances)
         self.main_metric = main_metric
         self.window_size = window_size
+        if spot_rule not in SPOT_RULES:
+            raise ValueError(f'spot_rule must be one of {SPOT_RULES}, got {spot_rule!r}')
+        self.spot_rule = spot_rule
         self.nms_window = nms_window
         self.min_score = min_score
         self.framerate = int(framerate)
@@ -91,7 +99,8 @@ class SpottingMetric(BaseMetric):
                 scores = np.concatenate([p['scores'] for p in parts])
                 offsets = np.concatenate([p['offsets'] for p in parts])
                 spots = windows_to_spots(starts, scores, offsets, self.window_size,
-                                         parts[0]['length'], self.min_score)
+                                         parts[0]['length'], self.min_score,
+                                         rule=self.spot_rule)
                 if self.nms_window:
                     spots = nms_1d(*spots, window=self.nms_window)
                 g['halves'][half] = spots

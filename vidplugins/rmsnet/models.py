@@ -123,6 +123,9 @@ class SpottingDataPreprocessor(BaseDataPreprocessor):
             self.register_buffer('std', torch.tensor(std).view(1, 1, 3, 1, 1), False)
 
     def forward(self, data: dict, training: bool = False) -> dict:
+        """Outside training, uint8 frames stay uint8 ``(B, L, 3, H, W)`` (a view, no copy): a whole
+        half is normalised chunk by chunk in ``RMSNet.encode`` (``normalize_frames``), so that
+        memory is bounded by the chunk, not by the half (~5,400 frames)."""
         data = self.cast_data(data)
         inputs = data['inputs']
         if isinstance(inputs, (list, tuple)):
@@ -130,12 +133,19 @@ class SpottingDataPreprocessor(BaseDataPreprocessor):
         if inputs.dim() == 5:                    # frames (B, T, H, W, 3) -> (B, T, 3, H, W)
             if inputs.shape[-1] == 3:
                 inputs = inputs.permute(0, 1, 4, 2, 3)
-            inputs = inputs.float()
-            if self.normalize:
-                inputs = (inputs - self.mean) / self.std
+            if training or inputs.dtype != torch.uint8:
+                inputs = self.normalize_frames(inputs)
         else:
             inputs = inputs.float()
         return dict(inputs=inputs, data_samples=data.get('data_samples'))
+
+    def normalize_frames(self, frames: torch.Tensor) -> torch.Tensor:
+        """(..., 3, H, W) frames, 0-255 -> float32, normalised with ``mean`` / ``std``."""
+        frames = frames.float()
+        if self.normalize:
+            shape = (1,) * (frames.dim() - 3) + (3, 1, 1)
+            frames = (frames - self.mean.view(shape)) / self.std.view(shape)
+        return frames
 
 
 @MODELS.register_module()
@@ -157,6 +167,10 @@ class RMSNet(BaseModel):
             to every frame and averaged over space; its output size must equal
             ``head.in_channels``.
         max_windows_per_forward: bounds memory when predicting a long segment.
+        encode_chunk_frames: at inference (validation, test, demo), the backbone encodes a
+            segment this many frames at a time (each chunk normalised on its own), so memory is
+            bounded by the chunk instead of the whole half; None = all frames in one call.
+            Training windows (T frames) are encoded at once, as before.
         fft_conv: at inference, compute the convolutions of 8 or more windows per frequency bin
             (:mod:`vidplugins.rmsnet.fft_conv`; same numbers up to float32 rounding, about 2x
             faster over a full match).
@@ -165,7 +179,8 @@ class RMSNet(BaseModel):
     def __init__(self, head: dict, window_size: int = 41, regression_weight: float = 10.0,
                  use_regression: bool = True, backbone: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None, max_windows_per_forward: int = 512,
-                 fft_conv: bool = True, init_cfg: Optional[dict] = None):
+                 encode_chunk_frames: Optional[int] = None, fft_conv: bool = True,
+                 init_cfg: Optional[dict] = None):
         if data_preprocessor is None:
             data_preprocessor = dict(type='SpottingDataPreprocessor')
         if isinstance(data_preprocessor, dict):
@@ -178,23 +193,39 @@ class RMSNet(BaseModel):
         self.regression_weight = regression_weight
         self.use_regression = use_regression
         self.max_windows_per_forward = max_windows_per_forward
+        if encode_chunk_frames is not None and int(encode_chunk_frames) < 1:
+            raise ValueError(f'encode_chunk_frames must be >= 1 or None, got '
+                             f'{encode_chunk_frames}')
+        self.encode_chunk_frames = encode_chunk_frames
         self.fft_conv = fft_conv
         self.backbone = MODELS.build(backbone) if backbone is not None else None
 
     # ------------------------------------------------------------------ encoding
-    def encode(self, inputs: torch.Tensor) -> torch.Tensor:
-        """(B, L, D) features pass through; (B, L, 3, H, W) frames -> (B, L, D) backbone features."""
+    def encode(self, inputs: torch.Tensor, chunk_frames: Optional[int] = None) -> torch.Tensor:
+        """(B, L, D) features pass through; (B, L, 3, H, W) frames -> (B, L, D) backbone features.
+
+        Frames go through the backbone ``chunk_frames`` at a time (all at once when None); uint8
+        frames (inference, see ``SpottingDataPreprocessor``) are normalised chunk by chunk.
+        """
         if self.backbone is None:
             if inputs.dim() != 3:
                 raise ValueError(f'RMSNet without a backbone takes features (B, L, D), got '
                                  f'shape {tuple(inputs.shape)}')
             return inputs
         b, l = inputs.shape[:2]
-        feats = self.backbone(inputs.flatten(0, 1))
+        frames = inputs.flatten(0, 1)                                    # (B * L, 3, H, W)
+        step = len(frames) if not chunk_frames else int(chunk_frames)
+        feats = [self._encode_frames(frames[i:i + step]) for i in range(0, len(frames), step)]
+        return torch.cat(feats).view(b, l, -1)
+
+    def _encode_frames(self, frames: torch.Tensor) -> torch.Tensor:
+        """(n, 3, H, W) frames -> (n, D) spatially averaged backbone features."""
+        if frames.dtype == torch.uint8:
+            frames = self.data_preprocessor.normalize_frames(frames)
+        feats = self.backbone(frames)
         if isinstance(feats, (tuple, list)):
             feats = feats[-1]
-        feats = feats.mean(dim=(2, 3)) if feats.dim() == 4 else feats   # spatial average
-        return feats.view(b, l, -1)
+        return feats.mean(dim=(2, 3)) if feats.dim() == 4 else feats   # spatial average
 
     def forward(self, inputs: torch.Tensor, data_samples: Optional[List] = None,
                 mode: str = 'tensor'):
@@ -249,7 +280,7 @@ class RMSNet(BaseModel):
     def predict(self, inputs: torch.Tensor, data_samples: List[ActionDataSample]):
         """Per sample: window scores stored in ``data_sample.pred_windows`` (InstanceData with
         ``starts`` absolute frame indices, ``scores`` (W, C + 1), ``offsets`` (W,))."""
-        feats = self.encode(inputs)
+        feats = self.encode(inputs, self.encode_chunk_frames)
         for feat, ds in zip(feats, data_samples):
             rel = torch.as_tensor(ds.window_starts, device=feat.device).long()
             probs, offsets = self.predict_windows(feat, rel)

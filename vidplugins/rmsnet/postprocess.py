@@ -8,29 +8,51 @@ import numpy as np
 
 from vidplugins.utils.io import dump_json_atomic
 
-from .soccernet import format_game_time
+from vidplugins.soccernet import format_game_time
+
+
+#: How a window's scores become spots: the thesis's rule (Sec. 4.2.2, the default) or one
+#: candidate per foreground class.
+SPOT_RULES = ('clip_class', 'per_class')
 
 
 def windows_to_spots(starts: np.ndarray, scores: np.ndarray, offsets: np.ndarray,
-                     window_size: int, length: int, min_score: float = 0.0):
-    """One candidate spot per window and foreground class at ``s + offset * T``.
+                     window_size: int, length: int, min_score: float = 0.0,
+                     rule: str = 'clip_class'):
+    """Spots of sliding windows, each at ``s + offset * T`` (Sec. 4.2.2).
+
+    ``rule='clip_class'`` (the thesis, Sec. 4.2.2): a window predicts *the clip class*, the
+    arg-max of its C + 1 scores, with that score as confidence; a window whose arg-max is
+    background gives no spot. ``rule='per_class'``: one candidate per foreground class and window,
+    with that class's score (more candidates, so a higher recall at low thresholds: a product
+    choice, not the thesis's).
 
     Args:
         starts: (W,) window starts (frames). scores: (W, C + 1) class probabilities, background
             last. offsets: (W,) predicted relative offsets in [0, 1].
         window_size: T. length: frames in the half (spots are clipped to ``[0, length - 1]``).
         min_score: drop candidates below this confidence.
+        rule: ``'clip_class'`` or ``'per_class'``.
     Returns:
         frames (N,) int, labels (N,) int, confidences (N,) float, with at most one spot per
         (frame, class): the most confident one.
     """
+    if rule not in SPOT_RULES:
+        raise ValueError(f'rule must be one of {SPOT_RULES}, got {rule!r}')
     starts = np.asarray(starts, dtype=np.float64)
     scores = np.asarray(scores, dtype=np.float64)
     num_fg = scores.shape[1] - 1
     frame = np.clip(np.rint(starts + np.asarray(offsets) * window_size), 0, length - 1)
-    frames = np.repeat(frame.astype(np.int64), num_fg)
-    labels = np.tile(np.arange(num_fg), len(starts))
-    conf = scores[:, :num_fg].reshape(-1)
+    frame = frame.astype(np.int64)
+    if rule == 'clip_class':
+        best = scores.argmax(axis=1)              # first maximum on ties, as np.argmax
+        fg = best < num_fg                        # background windows give no spot
+        frames, labels = frame[fg], best[fg]
+        conf = scores[np.flatnonzero(fg), labels]
+    else:
+        frames = np.repeat(frame, num_fg)
+        labels = np.tile(np.arange(num_fg), len(starts))
+        conf = scores[:, :num_fg].reshape(-1)
     keep = conf >= min_score
     frames, labels, conf = frames[keep], labels[keep], conf[keep]
     # Several windows may point at the same frame: keep the best (the evaluator keeps one).

@@ -1,6 +1,7 @@
 # R3D-18 of Tran et al. (thesis Sec. 5.3.1, Table 5.3): 3x3x3 convolutions throughout, stem
 # 3x7x7 with stride (1, 2, 2) and no max-pool; 33.4M parameters with the 400-way classifier.
 # mmaction2's ResNet3d builds it as is once both pools are switched off.
+custom_imports = dict(imports=['vidplugins.privacy'], allow_failed_imports=False)
 model = dict(
     type='Recognizer3D',
     backbone=dict(

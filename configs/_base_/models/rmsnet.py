@@ -1,4 +1,5 @@
 # RMS-Net on pre-extracted per-frame features (thesis Sec. 4.1.1, Table 4.1).
+custom_imports = dict(imports=['vidplugins.rmsnet'], allow_failed_imports=False)
 model = dict(
     type='RMSNet',
     window_size=41,            # T: 20 s at 2 fps (Sec. 4.2.2)

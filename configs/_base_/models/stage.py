@@ -2,6 +2,7 @@
 # box geometry appended, the larger features projected to the smaller size, L graph-attention layers
 # of H heads (LeakyReLU 0.2, ELU, dropout 0.5), temporal receptive field 3 (radius 1 s), Linear on
 # the actors; sigmoid BCE over AVA's 80 classes (81 outputs, column 0 = background, as mmaction2).
+custom_imports = dict(imports=['vidplugins.stage'], allow_failed_imports=False)
 model = dict(
     type='STAGE',
     actor_dim=1024,

@@ -1,5 +1,6 @@
 # STO baseline (Table 3.7): non-local actor-actor layers within each clip (LFB's short-term
 # operator), no graph, no objects, no temporal links; Linear classifier on the actors.
+custom_imports = dict(imports=['vidplugins.stage'], allow_failed_imports=False)
 model = dict(
     type='STO',
     actor_dim=1024,

@@ -6,6 +6,14 @@ A game folder is ``<root>/<league>/<season>/<game>/`` and holds ``Labels.json`` 
 evaluator (pip package ``SoccerNet``, module ``SoccerNet.Evaluation.ActionSpotting``): an event's
 frame is ``int(fps * position_ms / 1000)`` when ``position`` is present, else ``fps * seconds`` of
 its ``gameTime``.
+
+Why a package of its own and not ``vidplugins.rmsnet``: the format and its official metric
+(``vidplugins.soccernet.evaluation``) belong to the benchmark, not to one method, and they must be
+importable without torch or any OpenMMLab package. ``import vidplugins.rmsnet`` registers RMS-Net in
+mmaction2's registries (it imports torch, mmengine and mmaction2: seconds), whereas this package
+needs NumPy, orjson and (optionally) numba only, so that ``tools/eval_spotting.py`` starts in a
+fraction of a second and runs where no deep-learning stack is installed.
+``tests/rmsnet/test_imports.py`` checks that importing it pulls in none of them.
 """
 from __future__ import annotations
 

@@ -45,12 +45,12 @@ import os.path as osp
 from dataclasses import dataclass
 from itertools import repeat
 from operator import itemgetter
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import orjson
 
-from ..soccernet import (CLASSES_V1, EVAL_HALF_SECONDS, LABEL_FILES, LabelFileError,
+from .. import (CLASSES_V1, EVAL_HALF_SECONDS, LABEL_FILES, LabelFileError,
                          classes_for, find_games, parse_json, read_json, read_labels)
 from . import json_scan
 
@@ -204,7 +204,8 @@ def _split_halves(rows, num_frames: int) -> List[SpotArrays]:
                                     table[halves == h, 3], num_frames) for h in (1, 2)]
 
 
-def load_predictions(path: str, version: int, framerate: int = 2) -> List[SpotArrays]:
+def load_predictions(path: str, version: int, framerate: int = 2,
+                     skipped: Optional[Dict[str, int]] = None) -> List[SpotArrays]:
     """Predictions of a ``results_spotting.json`` file, per half.
 
     Follows upstream's ``predictions2vector``: frame ``int(framerate * position / 1000)`` clipped
@@ -214,6 +215,9 @@ def load_predictions(path: str, version: int, framerate: int = 2) -> List[SpotAr
     ``half`` and ``confidence`` may be numbers or numeric strings (a null confidence counts as
     NaN, as upstream stores it). Raises ``LabelFileError`` naming the file, entry and field for
     malformed content, including a negative position (upstream would index its grid from the end).
+
+    ``skipped``, when given, counts what is ignored: ``skipped['unknown half']`` += the entries of
+    a known label whose half is neither 1 nor 2 (upstream drops them without a word).
 
     Returns:
         ``[half1, half2]``, each a ``SpotArrays`` whose values are the confidences.
@@ -231,6 +235,10 @@ def load_predictions(path: str, version: int, framerate: int = 2) -> List[SpotAr
         columns = _prediction_columns_fast(items, index, version)
         if columns is None:  # something unusual: the per-entry path finds and names it
             columns = _prediction_columns_checked(items, path, index, version)
+        if skipped is not None:  # the compiled reader only takes files of halves 1 and 2
+            n = _count_unknown_half(items, index)
+            if n:
+                skipped['unknown half'] = skipped.get('unknown half', 0) + n
     entry, half, position, label, score = columns
     if len(position) and position.min() < 0:
         bad = int(entry[np.argmax(position < 0)])
@@ -245,6 +253,14 @@ def load_predictions(path: str, version: int, framerate: int = 2) -> List[SpotAr
         keep = spots.values >= 0  # upstream's `detection >= 0`; also drops NaN
         result.append(SpotArrays(spots.frames[keep], spots.labels[keep], spots.values[keep]))
     return result
+
+
+def _count_unknown_half(items, index: Dict[str, int]) -> int:
+    """Entries of a known label and a half other than 1 / 2 (well-formed entries, as the column
+    readers have checked)."""
+    return sum(1 for a in items
+               if isinstance(a.get('label'), str) and a['label'] in index
+               and int(a['half']) not in (1, 2))
 
 
 def _scanned_columns(raw: bytes, version: int):
@@ -662,11 +678,14 @@ def average_map(ground_truth_halves: Sequence[SpotArrays],
 
 
 def _load_game(job):
-    """(ground-truth halves, prediction halves or None when the file is absent) of one game."""
+    """(ground-truth halves, prediction halves or None when the file is absent, ignored
+    prediction counts) of one game."""
     label_path, pred_path, version, framerate = job
     gt = load_ground_truth(label_path, version, framerate)
-    pred = load_predictions(pred_path, version, framerate) if osp.isfile(pred_path) else None
-    return gt, pred
+    skipped: Dict[str, int] = {}
+    pred = load_predictions(pred_path, version, framerate, skipped) \
+        if osp.isfile(pred_path) else None
+    return gt, pred, skipped
 
 
 def evaluate_folders(labels_dir: str, predictions_dir: str, metric: str = 'loose',
@@ -687,7 +706,9 @@ def evaluate_folders(labels_dir: str, predictions_dir: str, metric: str = 'loose
             result does not depend on it.
 
     Returns:
-        ``average_map``'s dict, plus ``num_games`` and ``games_without_predictions`` (list). For
+        ``average_map``'s dict, plus ``num_games``, ``games_without_predictions`` (list) and
+        ``predictions_with_unknown_half`` (``{game: count}`` of predictions of a known class
+        whose half is neither 1 nor 2: ignored, as upstream does, but counted). For
         version 1 the visible/unshown entries are None, as upstream reports them.
     """
     if metric not in METRIC_DELTAS:
@@ -718,8 +739,10 @@ def evaluate_folders(labels_dir: str, predictions_dir: str, metric: str = 'loose
             loaded = [_load_game(job) for job in jobs[:own]] + rest.get()
     else:
         loaded = [_load_game(job) for job in jobs]
-    gt_halves, pred_halves, without = [], [], []
-    for game, (gt, pred) in zip(games, loaded):
+    gt_halves, pred_halves, without, unknown_half = [], [], [], {}
+    for game, (gt, pred, skipped) in zip(games, loaded):
+        if skipped.get('unknown half'):
+            unknown_half[game] = skipped['unknown half']
         gt_halves += gt
         if pred is None:
             without.append(game)
@@ -730,5 +753,6 @@ def evaluate_folders(labels_dir: str, predictions_dir: str, metric: str = 'loose
         for key in list(result):
             if key.endswith(('_visible', '_unshown')):
                 result[key] = None
-    result.update(num_games=len(games), games_without_predictions=without)
+    result.update(num_games=len(games), games_without_predictions=without,
+                  predictions_with_unknown_half=unknown_half)
     return result
