@@ -17,8 +17,6 @@ Without ``--checkpoint`` the default model is dlib's frozen face embedding with 
 import argparse
 import base64
 import collections
-import io
-import json
 import os
 import os.path as osp
 import threading

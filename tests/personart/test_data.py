@@ -25,7 +25,8 @@ def test_celeba_files_and_pairs(tiny_celeba):
     train = CelebAFaces(root, split='train', pairs=True, img_size=32)
     assert len(train) == 9  # 3 identities x 3 images
     item = train[0]
-    assert item['inputs']['real'].shape == (3, 32, 32) and item['inputs']['art'].dtype == torch.uint8
+    assert item['inputs']['real'].shape == (3, 32, 32)
+    assert item['inputs']['art'].dtype == torch.uint8
     assert item['data_samples']['identity'] == 1
     assert item['data_samples']['attributes'].tolist() == attrs['000001.jpg'].tolist()
     test = CelebAFaces(root, split='test', pairs=False, img_size=32)

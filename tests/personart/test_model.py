@@ -1,5 +1,4 @@
 """The PersonArt mmengine model: losses, predictions, phi backends, explanations."""
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F

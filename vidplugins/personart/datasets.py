@@ -17,7 +17,7 @@ source, index}}``, collated with ``default_collate``.
 """
 import os
 import os.path as osp
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -115,7 +115,9 @@ class _Items(Dataset):
         return len(self.pair_records) if self.pairs else len(self.records)
 
     def _attrs(self, a):
-        return torch.as_tensor(a if a is not None else -np.ones(self.num_attributes), dtype=torch.long)
+        if a is None:
+            a = -np.ones(self.num_attributes)
+        return torch.as_tensor(a, dtype=torch.long)
 
     def __getitem__(self, idx):
         if self.pairs:

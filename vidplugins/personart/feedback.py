@@ -37,7 +37,8 @@ def warp_weights(d_p, d_n, eta=ETA, c=C):
 def feature_space_warping(gallery, f_p, f_n, q, eta=ETA, c=C):
     """Eq. A.23 on an explicit gallery.
 
-    ``f_a(I) <- f_a(I) + eta e^{-c|f_a(I)-f_a(p)|}(f_r(q)-f_a(I)) - eta e^{-c|f_a(I)-f_a(n)|}(f_r(q)-f_a(I))``
+    ``f_a(I) <- f_a(I) + eta e^{-c|f_a(I)-f_a(p)|}(f_r(q)-f_a(I))
+    - eta e^{-c|f_a(I)-f_a(n)|}(f_r(q)-f_a(I))``
 
     Args:
         gallery: (N, D) artistic embeddings; f_p, f_n: (D,) positive / negative; q: (D,) query

@@ -1,4 +1,4 @@
-"""The painted-face gallery: faiss index, Eq. A.21 ranking, attribute constraints, per-user feedback.
+"""The painted-face gallery: faiss index, Eq. A.21 ranking, attribute constraints, feedback.
 
 Embeddings ``f_a`` of the gallery are unit vectors (Eq. A.16); the first search of a query goes
 through the shared faiss cosine index (``vidplugins.utils.knn``: exact ``IndexFlatIP`` for small
