@@ -28,10 +28,14 @@ class ClusterRankReportHook(Hook):
         self.metrics = dict(val_metrics=[], test_metrics=None)
 
     def before_run(self, runner):
-        self.start_iter = None
+        # runner.iter builds the train loop (and its dataset): read it only when training
+        self.start_iter = self.end_iter = None
 
     def before_train(self, runner):
         self.start_iter = runner.iter         # after a resume: the checkpoint's iteration
+
+    def after_train(self, runner):
+        self.end_iter = runner.iter
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
         self.counts['train_samples'] += len(data_batch['data_samples'])
@@ -60,7 +64,7 @@ class ClusterRankReportHook(Hook):
                       slurm_procid=os.environ.get('SLURM_PROCID'),
                       slurm_job_id=os.environ.get('SLURM_JOB_ID'),
                       local_rank=os.environ.get('LOCAL_RANK'), rank_sum=float(total),
-                      start_iter=self.start_iter, end_iter=runner.iter, weight_sum=weights)
+                      start_iter=self.start_iter, end_iter=self.end_iter, weight_sum=weights)
         out = osp.join(runner.work_dir, 'ranks')
         os.makedirs(out, exist_ok=True)
         with open(osp.join(out, f'{self.tag}_rank{rank}.json'), 'w') as f:
