@@ -31,6 +31,15 @@ and is checked by ``tests/test_compat.py`` with a test that fails without it.
    (``transformers.*``, ``diffusers.*``, ``timm.*``); every other warning, including
    FutureWarnings of vidplugins, torch, mmengine and OpenMMLab code, still shows.
 
+5. Distributed runs on machines without CUDA (torchrun or Slurm on CPU nodes, gloo): mmengine
+   0.10.7 assumes a GPU per process. ``_init_dist_pytorch`` / ``_init_dist_slurm`` call
+   ``torch.cuda.set_device(LOCAL_RANK)`` ("Found no NVIDIA driver"), the configs ask for NCCL,
+   and ``Runner.wrap_model`` gives DDP ``device_ids=[LOCAL_RANK]``, which torch refuses for a CPU
+   module. OpenMMLab has no CPU path for its launchers (open-mmlab/mim#189, open). Without CUDA
+   the two initialisers create the process group themselves (same environment variables as
+   mmengine's; NCCL becomes gloo, with a log line) and DDP drops the device ids of a CPU module.
+   With CUDA nothing changes.
+
 Applying them keeps ``import vidplugins`` light (no torch, no OpenMMLab import: the SoccerNet
 evaluator tool needs NumPy only): fixes 2 and 3 run right after torch / ``mmengine.config``
 finish importing, through a post-import hook at the front of ``sys.meta_path``, or at once when
@@ -284,6 +293,90 @@ def _silence_third_party_future_warnings() -> None:
         warnings.filterwarnings('ignore', category=FutureWarning, module=module + r'(\..*)?$')
 
 
+# ---------------------------------------------------------------- distributed runs without CUDA
+
+def _cpu_backend(backend: str) -> str:
+    """NCCL needs GPUs: without CUDA the configs' ``nccl`` becomes gloo."""
+    if backend == 'nccl':
+        from mmengine.logging import print_log
+        print_log('CUDA is not available: distributed backend nccl -> gloo', logger='current')
+        return 'gloo'
+    return backend
+
+
+def init_dist_pytorch_cpu(original):
+    """mmengine's ``_init_dist_pytorch`` (torchrun), without its ``torch.cuda.set_device`` and
+    with gloo, when CUDA is missing."""
+    def _init_dist_pytorch(backend, init_backend='torch', **kwargs):
+        import os
+
+        import torch
+        if torch.cuda.is_available() or init_backend != 'torch':
+            return original(backend, init_backend=init_backend, **kwargs)
+        import torch.distributed as torch_dist
+        torch_dist.init_process_group(
+            backend=_cpu_backend(backend), rank=int(os.environ['RANK']),
+            world_size=int(os.environ['WORLD_SIZE']), **kwargs)
+    _init_dist_pytorch.__wrapped__ = original
+    return _init_dist_pytorch
+
+
+def init_dist_slurm_cpu(original):
+    """mmengine's ``_init_dist_slurm``, without its ``torch.cuda.set_device`` and with gloo, when
+    CUDA is missing: the same environment (RANK, WORLD_SIZE, LOCAL_RANK = SLURM_LOCALID,
+    MASTER_ADDR = first node of the job, MASTER_PORT = ``port``, else $MASTER_PORT, else 29500)."""
+    def _init_dist_slurm(backend, port=None, init_backend='torch', **kwargs):
+        import os
+        import subprocess
+
+        import torch
+        if torch.cuda.is_available() or init_backend != 'torch':
+            return original(backend, port=port, init_backend=init_backend, **kwargs)
+        import torch.distributed as torch_dist
+        proc_id = int(os.environ['SLURM_PROCID'])
+        if port is not None:
+            os.environ['MASTER_PORT'] = str(port)
+        os.environ.setdefault('MASTER_PORT', '29500')
+        if 'MASTER_ADDR' not in os.environ:
+            hosts = subprocess.run(['scontrol', 'show', 'hostnames', os.environ['SLURM_NODELIST']],
+                                   capture_output=True, text=True, check=True).stdout.split()
+            os.environ['MASTER_ADDR'] = hosts[0]
+        os.environ['WORLD_SIZE'] = os.environ['SLURM_NTASKS']
+        os.environ['LOCAL_RANK'] = os.environ.get('SLURM_LOCALID', '0')
+        os.environ['RANK'] = str(proc_id)
+        torch_dist.init_process_group(backend=_cpu_backend(backend), **kwargs)
+    _init_dist_slurm.__wrapped__ = original
+    return _init_dist_slurm
+
+
+def ddp_init_cpu(original):
+    """``MMDistributedDataParallel.__init__`` dropping the GPU ids mmengine's ``Runner.wrap_model``
+    passes (``device_ids=[LOCAL_RANK]``) when the module is on the CPU and CUDA is missing: torch's
+    DDP rejects device ids for a CPU module, and needs none."""
+    def __init__(self, module, *args, **kwargs):
+        import torch
+        if (kwargs.get('device_ids') is not None and not torch.cuda.is_available()
+                and all(p.device.type == 'cpu' for p in module.parameters())):
+            kwargs['device_ids'] = None
+        original(self, module, *args, **kwargs)
+    __init__.__wrapped__ = original
+    return __init__
+
+
+def _allow_distributed_without_cuda(dist_utils) -> None:
+    for name, fix in (('_init_dist_pytorch', init_dist_pytorch_cpu),
+                      ('_init_dist_slurm', init_dist_slurm_cpu)):
+        current = getattr(dist_utils, name)
+        if not hasattr(current, '__wrapped__'):
+            setattr(dist_utils, name, fix(current))
+
+
+def _allow_ddp_without_cuda(wrappers) -> None:
+    ddp = wrappers.MMDistributedDataParallel
+    if not hasattr(ddp.__init__, '__wrapped__'):
+        ddp.__init__ = ddp_init_cpu(ddp.__init__)
+
+
 #: Packages whose own FutureWarnings are silenced (fix 4).
 THIRD_PARTY_FUTURE_WARNINGS = ('transformers', 'diffusers', 'timm')
 
@@ -300,6 +393,8 @@ def apply() -> None:
     _silence_third_party_future_warnings()
     when_imported('torch', _on_torch)
     when_imported('mmengine.config.config', lambda _m: _allow_vidplugins_config_inheritance())
+    when_imported('mmengine.dist.utils', _allow_distributed_without_cuda)
+    when_imported('mmengine.model.wrappers.distributed', _allow_ddp_without_cuda)
     _applied = True
 
 
