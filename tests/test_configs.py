@@ -67,9 +67,11 @@ def test_rmsnet_config_parameters_follow_table_4_1(path):
         expected += RESNET_PARAMS[depth] - (RESNET_OUT[depth] * 1000 + 1000)
         assert backbone.init_cfg.type == 'Pretrained'   # built without loading it
     assert n == expected
-    # Every dataset split of a config uses the model's window length.
+    # Every dataset split of a config uses the model's window length (train + valid -> test
+    # configs have no validation split).
     for split in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        assert cfg[split].dataset.window_size == cfg.model.window_size
+        if cfg[split] is not None:
+            assert cfg[split].dataset.window_size == cfg.model.window_size
 
 
 def test_main_config_has_the_thesis_hyper_parameters():
