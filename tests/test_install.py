@@ -80,11 +80,28 @@ def _is_first_party_or_stdlib(module: str) -> bool:
 # lazily with a clear error naming the package when the user asks for them.
 OPTIONAL = {
     'SoccerNet': 'test oracle / benchmark baseline (requirements/nodeps.txt)',
+    'mmseg': 'Art2Real segmenter of a user-given mmsegmentation model, imported on request '
+             'with an error that names the package (vidplugins/art2real/segmenters.py)',
 }
 
 
+def _module_to_distributions() -> dict[str, set[str]]:
+    """Top-level import name -> distributions, from top_level.txt and from installed files.
+
+    Some wheels declare a wrong top_level.txt (dlib-bin names only its extension module), so the
+    folders a distribution installs count too.
+    """
+    mapping = {k: set(v) for k, v in md.packages_distributions().items()}
+    for dist in md.distributions():
+        for f in dist.files or ():
+            parts = f.parts
+            if len(parts) > 1 and parts[-1] == '__init__.py' and '.dist-info' not in parts[0]:
+                mapping.setdefault(parts[0], set()).add(dist.metadata['Name'])
+    return mapping
+
+
 def test_every_imported_package_is_declared():
-    packages = md.packages_distributions()
+    packages = _module_to_distributions()
     declared = _declared_distributions()
     undeclared = []
     for module, where in sorted(_imported_top_level_modules().items()):

@@ -1,6 +1,6 @@
 # R(2+1)D-18 of Tran et al. (thesis Sec. 5.3.1): 16 x 112 x 112 clips, no stem max-pool, stem
 # 3 -> 45 (1x7x7) -> 64 (3x1x1); 31.5M parameters, 40.8 GFLOPs per view (Table 6.1). mmaction2's
-# own ResNet2Plus1d keeps a max-pool (11.9 GFLOPs): see vidplugins/privacy/backbones.py.
+# own ResNet2Plus1d keeps a max-pool (11.9 GFLOPs): see vidplugins/backbones/r2plus1d.py.
 custom_imports = dict(imports=['vidplugins.privacy'], allow_failed_imports=False)
 model = dict(
     type='Recognizer3D',
