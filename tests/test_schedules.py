@@ -223,8 +223,6 @@ def test_personart_schedule_follows_app_a_2_2():
     """lr 1e-5, x0.1 once the validation recall stops improving (never before), attribute
     branches at 1e-4."""
     path = osp.join(REPO, 'configs', '_base_', 'schedules', 'personart_adam1e-5_20e.py')
-    if not osp.isfile(path):
-        pytest.skip('no PersonArt schedule in this checkout')
     epochs, base, _, _ = THESIS[osp.basename(path)]
     metrics = [0.1 * e for e in range(5)] + [0.4] * (epochs - 5)
     cfg, lrs = run(path, metrics)
