@@ -2,6 +2,8 @@
 
     python projects/personart_app/app.py --gallery PAINTINGS_DIR [--config CFG --checkpoint CKPT]
         [--detector mediapipe|dlib|mtcnn|none] [--port 8000]
+    python projects/personart_app/app.py --gallery DIR --detector mmdet \
+        --det-config FACE_DET_CFG --det-checkpoint FACE_DET_CKPT [--det-classes 0]
 
 FastAPI with a plain HTML page: upload (or take with the camera) a selfie, see the top-k painted
 faces with scores (Eq. A.21) and explanation heat-maps (Integrated Gradients, Eq. A.24; occlusion
@@ -308,7 +310,10 @@ def main(argv=None):
     p.add_argument('--checkpoint')
     p.add_argument('--cfg-options', nargs='+', action=DictAction)
     p.add_argument('--detector', default='mediapipe', choices=['mediapipe', 'dlib', 'mtcnn',
-                                                               'none'])
+                                                               'mmdet', 'none'])
+    p.add_argument('--det-config', help='mmdet face detector config (--detector mmdet)')
+    p.add_argument('--det-checkpoint', help='its checkpoint (--detector mmdet)')
+    p.add_argument('--det-classes', type=int, nargs='+', help='its face labels (default: all)')
     p.add_argument('--size', type=int, default=150, help="phi's input size")
     p.add_argument('--min-face', type=int, default=100, help='minimum face short side (px)')
     p.add_argument('--k', type=int, default=8)
@@ -318,7 +323,14 @@ def main(argv=None):
     p.add_argument('--port', type=int, default=8000)
     args = p.parse_args(argv)
     from vidplugins.personart.faces import build_face_detector
-    detector = WholeImageFace() if args.detector == 'none' else build_face_detector(args.detector)
+    det_args = {}
+    if args.detector == 'mmdet':
+        if not (args.det_config and args.det_checkpoint):
+            p.error('--detector mmdet needs --det-config and --det-checkpoint')
+        det_args = dict(config=args.det_config, checkpoint=args.det_checkpoint,
+                        classes=args.det_classes)
+    detector = WholeImageFace() if args.detector == 'none' else build_face_detector(
+        args.detector, **det_args)
     model = build_model(args.config, args.checkpoint, args.cfg_options)
     service = PersonArtService(model, detector, list_gallery(args.gallery), args.size,
                                args.min_face, k=args.k, lam=args.lam, progress=True)

@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from vidplugins.personart import kernels
 from vidplugins.personart.feedback import feature_space_warping, query_point_movement
 from vidplugins.personart.gallery import FaceGallery
 from vidplugins.personart.metrics import (average_precision, evaluate_retrieval,
@@ -18,24 +19,63 @@ def full_scan(x, bits, q, qbits, lam, constraints=None):
     return s
 
 
+@pytest.fixture
+def split_kernels(monkeypatch):
+    """The one-pass kernels split even small galleries over 3 threads (merge of the ranges)."""
+    monkeypatch.setattr(kernels, '_MIN_CHUNK', 50)
+    before = kernels.num_threads()
+    kernels.set_num_threads(3)
+    yield
+    kernels.set_num_threads(before)
+
+
+@pytest.mark.parametrize('use_index', [False, True])
 @pytest.mark.parametrize('lam', [0.0, 0.2, 5.0])
-def test_search_equals_full_scan(lam):
+def test_search_equals_full_scan(lam, use_index, split_kernels):
     rng = np.random.default_rng(0)
     x, bits = unit_rows(rng, 500, 16), rng.random((500, 40)) < 0.4
+    x[100:110] = x[5]           # ties: equal scores rank by increasing id
+    bits[100:110] = bits[5]
     g = FaceGallery(x, bits)
     assert g.exact
-    for _ in range(5):
-        q, qb = unit_rows(rng, 1, 16)[0], rng.random(40) < 0.4
+    queries = [(x[5], bits[5])] + [(unit_rows(rng, 1, 16)[0], rng.random(40) < 0.4)
+                                   for _ in range(4)]
+    for q, qb in queries:
         for cons in (None, {3: True, 7: False}):
-            ids, sc = g.search(q, qb, k=10, lam=lam, constraints=cons)
+            ids, sc = g.search(q, qb, k=10, lam=lam, constraints=cons, use_index=use_index)
             ref = full_scan(x, bits, q, qb, lam, cons)
             order = np.argsort(-ref, kind='stable')[:10]
             assert np.allclose(sc, ref[order], atol=1e-5)
+            if not use_index:
+                assert ids.tolist() == order.tolist()
             if cons:
                 assert bits[ids, 3].all() and not bits[ids, 7].any()
+    ids, _ = g.search(x[5], bits[5], k=11, lam=lam, use_index=use_index)
+    assert ids.tolist() == [5] + list(range(100, 110))
     names = g.attribute_names
-    ids, _ = g.search(q, qb, k=5, constraints={names[3]: True})
+    ids, _ = g.search(q, qb, k=5, constraints={names[3]: True}, use_index=use_index)
     assert bits[ids, 3].all()
+    # contradictory constraints: nothing; more than the gallery: all of it
+    assert len(g.search(q, qb, constraints={3: True, names[3]: False})[0]) == 0
+    assert sorted(g.search(q, qb, k=1000, use_index=use_index)[0].tolist()) == list(range(500))
+
+
+def test_search_without_or_with_many_attributes(split_kernels):
+    rng = np.random.default_rng(5)
+    x = unit_rows(rng, 300, 8)
+    q = unit_rows(rng, 1, 8)[0]
+    g = FaceGallery(x)
+    ids, sc = g.search(q, rng.random(40) < 0.5, k=7)   # no gallery attributes: s_a ignored
+    assert ids.tolist() == np.argsort(-(x @ q), kind='stable')[:7].tolist()
+    assert np.allclose(sc, (1 + np.sort(x @ q)[::-1][:7]) / 2, atol=1e-6)
+    with pytest.raises(ValueError, match='constraints need gallery attributes'):
+        g.search(q, k=3, constraints={0: True})
+    bits = rng.random((300, 70)) < 0.5                 # over 64 attributes: the NumPy path
+    qb = rng.random(70) < 0.5
+    g = FaceGallery(x, bits)
+    ids, sc = g.search(q, qb, k=7, lam=0.5, constraints={65: True})
+    ref = full_scan(x, bits, q, qb, 0.5, {65: True})
+    assert ids.tolist() == np.argsort(-ref, kind='stable')[:7].tolist()
 
 
 @pytest.fixture
@@ -65,7 +105,7 @@ def test_compressed_index_finds_true_neighbours(one_faiss_thread):
     assert hits / 100 >= 0.9
 
 
-def test_session_ranking_follows_warped_gallery(tmp_path):
+def test_session_ranking_follows_warped_gallery(tmp_path, split_kernels):
     rng = np.random.default_rng(2)
     x, bits = unit_rows(rng, 300, 8), rng.random((300, 40)) < 0.5
     g = FaceGallery(x, bits)
@@ -81,6 +121,11 @@ def test_session_ranking_follows_warped_gallery(tmp_path):
     s_i = 1 - ((gal - qq) ** 2).sum(1) / 2      # = the cosine before feedback
     ref = (1 + s_i) / 2 + 0.2 * (1 - (bits != qb).sum(1) / 40)
     assert np.allclose(sc, np.sort(ref)[::-1][:10], atol=1e-5)
+    assert ids.tolist() == np.argsort(-ref, kind='stable')[:10].tolist()
+    ids, sc = s.rank(k=10, lam=0.2, constraints={'Bald': False})
+    ok = ~bits[:, 4]
+    ref_c = np.where(ok, ref, -np.inf)
+    assert ids.tolist() == np.argsort(-ref_c, kind='stable')[:10].tolist()
     with pytest.raises(IndexError, match='positive item 300 is not in the gallery'):
         s.feedback(300, 1)
     path = str(tmp_path / 'g.npz')

@@ -6,6 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from vidplugins.personart import kernels
 from vidplugins.personart.feedback import (FeedbackState, feature_space_warping,
                                            query_point_movement, warp_weights)
 from vidplugins.personart.heads import AttributeBranches
@@ -116,14 +117,19 @@ def test_scores_eq_a18_a20_a21():
         attribute_mask(bits, {'c': True}, ['a', 'b'])
 
 
-def test_feedback_closed_form_equals_explicit_warping():
+@pytest.mark.parametrize('fast', [True, False])
+def test_feedback_closed_form_equals_explicit_warping(fast):
+    """The closed form, by the compiled kernel (fast) and in NumPy, against explicit vectors."""
+    if fast and not kernels.available():
+        pytest.skip('numba is not installed (requirements/runtime.txt): no compiled kernels')
     rng = np.random.default_rng(3)
     x = rng.standard_normal((50, 8)).astype(np.float32)
     x /= np.linalg.norm(x, axis=1, keepdims=True)
     q = x[0] * 0.5 + rng.standard_normal(8).astype(np.float32) * 0.3
-    state = FeedbackState(x, q)
+    state = FeedbackState(x, q, fast=fast)
     gal, qq = x.astype(np.float64), q.astype(np.float64)
-    for p, n in [(3, 7), (3, 11), (20, 7), (5, 40)]:
+    # 12 iterations: past the initial capacity (8) of the per-item query weights
+    for p, n in [(3, 7), (3, 11), (20, 7), (5, 40)] * 3:
         f_p, f_n = gal[p].copy(), gal[n].copy()
         new_q = query_point_movement(qq, f_p, f_n)              # Eq. A.22
         assert np.allclose(new_q, 0.8 * qq + 0.1 * f_p - 0.1 * f_n)
@@ -142,7 +148,7 @@ def test_feedback_closed_form_equals_explicit_warping():
     assert np.allclose(feature_space_warping(f[None], fp, fn, q1)[0], ref)
     assert warp_weights(np.array(0.0), np.array(0.0)) == 0.0
     # before feedback the session's similarity is Eq. A.18's cosine
-    assert np.allclose(FeedbackState(x, x[3]).similarities(), x @ x[3], atol=1e-6)
+    assert np.allclose(FeedbackState(x, x[3], fast=fast).similarities(), x @ x[3], atol=1e-6)
 
 
 def test_recall_and_average_precision_by_hand():

