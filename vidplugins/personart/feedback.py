@@ -84,6 +84,7 @@ class FeedbackState:
             norm2 = np.einsum('nd,nd->n', x, x)
         self.norm2 = np.array(norm2, dtype=np.float32)  # |f_I|^2 (own copy: updated in place)
         self._sims: Optional[np.ndarray] = None     # s_i of every item, cached after each step
+        self._fq: Optional[np.ndarray] = None       # f_I . query (kernel path, after a step)
         self.iterations = 0
 
     @property
@@ -136,11 +137,12 @@ class FeedbackState:
             qv = np.ascontiguousarray(self.Q @ v.T, dtype=np.float32)          # (T, 3)
             if self._sims is None:
                 self._sims = np.empty(len(self.x), np.float32)
-            sims = self._sims
-            if not sims.flags.writeable:  # pragma: no cover - our own buffer stays writable
-                sims = self._sims = sims.copy()
-            kernels.warp_step(self.x, self.a, self._B, t, qv, self.norm2, sims, v, np_p, np_n,
-                              qq, positive, negative, self.eta, self.c)
+            use_fq = self._fq is not None  # f_I . q_old known: 2 products per item, not 3
+            if not use_fq:
+                self._fq = np.empty(len(self.x), np.float32)
+            kernels.warp_step(self.x, self.a, self._B, t, qv, self.norm2, self._fq, use_fq,
+                              self._sims, v, np_p, np_n, qq, positive, negative, self.alpha,
+                              self.beta, self.gamma, self.eta, self.c)
         else:
             d = self.dots(np.stack([f_p, f_n, q]))               # (N, 3)
             d_p = np.sqrt(np.maximum(self.norm2 + np_p - 2 * d[:, 0], 0))

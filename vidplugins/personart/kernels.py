@@ -156,14 +156,17 @@ def _rank_kernel(sims, codes, qcode, inv_n, lam, cmask, cval, k, lo, hi):
 
 
 @_jit(fastmath=_FASTMATH)
-def _warp_kernel(x, a, B, t, Qv, norm2, sims, v, np_p, np_n, qq, pos, neg, eta, c, lo, hi):
+def _warp_kernel(x, a, B, t, Qv, norm2, fq, use_fq, sims, v, np_p, np_n, qq, pos, neg, alpha,
+                 beta, gamma, eta, c, lo, hi):
     """One feedback iteration (Eq. A.23 in closed form) for items [lo, hi), in place.
 
     Item i is ``f_i = a_i x_i + B_i[:t] Q`` (``Q`` the session's past queries). ``v`` (3, D) holds
     f_p, f_n and the moved query q (Eq. A.22), ``Qv = Q v^T`` (t, 3). Per item: ``f_i . v`` from
     one read of x_i, the distances to f_p and f_n, the weight ``w = eta (e^{-c d_p} - e^{-c d_n})``,
-    ``f_i <- (1 - w) f_i + w q`` (a_i, B_i scaled, B_i[t] = w), ``|f_i|^2`` and
-    ``s_i = 1 - |f_i - q|^2 / 2`` written to ``sims``.
+    ``f_i <- (1 - w) f_i + w q`` (a_i, B_i scaled, B_i[t] = w), ``|f_i|^2``, ``f_i . q`` (in
+    ``fq``) and ``s_i = 1 - |f_i - q|^2 / 2`` written to ``sims``. With ``use_fq`` (``fq`` holds
+    ``f_i . q_old``) the product with the moved query needs no pass over D: by Eq. A.22,
+    ``f_i . q = alpha f_i . q_old + beta f_i . f_p - gamma f_i . f_n``.
     """
     d = x.shape[1]
     one = np.float32(1.0)
@@ -173,10 +176,15 @@ def _warp_kernel(x, a, B, t, Qv, norm2, sims, v, np_p, np_n, qq, pos, neg, eta, 
         s0 = np.float32(0.0)
         s1 = np.float32(0.0)
         s2 = np.float32(0.0)
-        for j in range(d):
-            s0 += x[i, j] * v[0, j]
-            s1 += x[i, j] * v[1, j]
-            s2 += x[i, j] * v[2, j]
+        if use_fq:
+            for j in range(d):
+                s0 += x[i, j] * v[0, j]
+                s1 += x[i, j] * v[1, j]
+        else:
+            for j in range(d):
+                s0 += x[i, j] * v[0, j]
+                s1 += x[i, j] * v[1, j]
+                s2 += x[i, j] * v[2, j]
         ai = a[i]
         s0 *= ai
         s1 *= ai
@@ -186,6 +194,8 @@ def _warp_kernel(x, a, B, t, Qv, norm2, sims, v, np_p, np_n, qq, pos, neg, eta, 
             s0 += b * Qv[u, 0]
             s1 += b * Qv[u, 1]
             s2 += b * Qv[u, 2]
+        if use_fq:
+            s2 = alpha * fq[i] + beta * s0 - gamma * s1
         n2 = norm2[i]
         # |f - f_p|^2 by expansion cancels to rounding noise near 0, which the square root
         # magnifies: the fed-back items themselves get their exact 0
@@ -199,8 +209,9 @@ def _warp_kernel(x, a, B, t, Qv, norm2, sims, v, np_p, np_n, qq, pos, neg, eta, 
         for u in range(t):
             B[i, u] *= keep
         B[i, t] = w
-        fq = keep * s2 + w * qq
-        sims[i] = one - (n2 + qq - two * fq) / two
+        fqi = keep * s2 + w * qq
+        fq[i] = fqi
+        sims[i] = one - (n2 + qq - two * fqi) / two
     return 0
 
 
@@ -243,8 +254,10 @@ def rank(sims: np.ndarray, k: int, codes: Optional[np.ndarray] = None, query_cod
     return i[order], s[order]
 
 
-def warp_step(x, a, B, t, Qv, norm2, sims, v, np_p, np_n, qq, pos, neg, eta, c) -> None:
+def warp_step(x, a, B, t, Qv, norm2, fq, use_fq, sims, v, np_p, np_n, qq, pos, neg, alpha, beta,
+              gamma, eta, c) -> None:
     """Run :func:`_warp_kernel` over the whole gallery (all arrays updated in place)."""
     f32 = np.float32
-    _parallel(_warp_kernel, (x, a, B, int(t), Qv, norm2, sims, v, f32(np_p), f32(np_n), f32(qq),
-                             int(pos), int(neg), f32(eta), f32(c)), len(x))
+    _parallel(_warp_kernel, (x, a, B, int(t), Qv, norm2, fq, bool(use_fq), sims, v, f32(np_p),
+                             f32(np_n), f32(qq), int(pos), int(neg), f32(alpha), f32(beta),
+                             f32(gamma), f32(eta), f32(c)), len(x))
