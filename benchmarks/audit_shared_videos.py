@@ -52,7 +52,8 @@ def main(argv=None) -> int:
         bad += after['faces']
         print(f'{rel}: frames={rec["frames"]} instances={rec["instances"]} '
               f'head_fallbacks={rec["head_fallbacks"]} whole_frames={rec["whole_frames"]} '
-              f'disagreement_frames={len(rec.get("disagreement_frames", []))} '
+              f'disagreement_frames={rec.get("disagreement_frames", [])} '
+              f'one_family_frames={rec.get("one_family_frames", 0)} '
               f'anonymise_s_per_frame={spf:.2f} | auditor: input faces='
               f'{"-" if before is None else before["faces"]} in '
               f'{"-" if before is None else before["frames_with_faces"]} of '

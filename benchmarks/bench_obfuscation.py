@@ -13,7 +13,8 @@ Prints frames/s and, for each line, the ratio to the baseline (< 1: slower than 
 
 ``--resolutions`` (issue 15) then compares, in the same run, the face level before (BlazeFace
 short + full range on the whole frame, no person cue, no carry: the defaults until issue 15) and
-after (the current defaults: tiles, two detector families, head cue, carry 2) at 1080p and 4K:
+after (the current defaults: tiles, two detector families, head cue, carry 2) at 1080p and 4K,
+and the previous issue-15 default (second family at 4 Mpx, never downscaled):
 frames/s of detection + policy + obfuscation and recall on the shared annotated faces, the photos
 placed side by side at their own size in the frame (``../shared/data/faces_annotated``; without it,
 scikit-image's astronaut at 160 px, whose face box is the one mediapipe finds at full size).
@@ -141,9 +142,23 @@ def annotated_frames(size, repeat=2):
     return [(frame, boxes)] * repeat
 
 
+def previous_default():
+    """The face default of the first issue-15 session: dlib HOG capped at 4 Mpx, never downscaled
+    (the cost cut since: 2.1 Mpx, large frames downscaled); the rest as the current default."""
+    import copy
+
+    from vidplugins.privacy.anonymizer import LEVEL_DEFAULTS
+    d = LEVEL_DEFAULTS['face']
+    det = copy.deepcopy(d['detector'])
+    det['detectors'][1].update(max_pixels=4e6, min_scale=1.0)
+    return dict(detector=det, **{k: d[k] for k in ('unsure_action', 'person_cue', 'person_thr',
+                                                   'head_fraction')})
+
+
 def before_after():
     from vidplugins.privacy.recall import anonymizer_recall
     configs = {'before (whole frame, 1 family)': BEFORE,
+               'previous (HOG at 4 Mpx, not downscaled)': previous_default(),
                'after (tiles, 2 families, head cue)': {}}
     for size in ((1920, 1080), (3840, 2160)):
         frames, boxes = zip(*annotated_frames(size))
@@ -160,8 +175,9 @@ def before_after():
             print(f'{size[0]}x{size[1]} {name:38s} {fps[name]:7.3f} fps  recall (per frame) '
                   f'{rep["covered"]}/{rep["faces"]}  outside/face area (median) '
                   f'{rep["outside_median"]:.2f}  whole frames {rep["whole_frames"]}', flush=True)
-        b, a = fps.values()
-        print(f'{size[0]}x{size[1]} after/before frames/s ratio: {a / b:.3f}', flush=True)
+        b, p, a = fps.values()
+        print(f'{size[0]}x{size[1]} after/before frames/s ratio: {a / b:.3f}  '
+              f'after/previous: {a / p:.2f}', flush=True)
 
 
 if __name__ == '__main__':

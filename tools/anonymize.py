@@ -104,6 +104,10 @@ def main(argv=None) -> int:
     for rel, rec in report['videos'].items():
         if rec['status'] != 'ok':
             print(f'{rec["status"]}: {rel}: {rec.get("error")}', file=sys.stderr)
+        elif rec.get('disagreement_frames'):  # a face one detector family missed: look at these
+            f = rec['disagreement_frames']
+            print(f'check: {rel}: {len(f)} frames where a detector family missed a face it is '
+                  f'built to find: {f[:20]}{" ..." if len(f) > 20 else ""}', file=sys.stderr)
     unknown = report['unknown']
     if unknown:
         more = f' (and {len(unknown) - 5} more)' if len(unknown) > 5 else ''

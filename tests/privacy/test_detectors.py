@@ -291,3 +291,44 @@ def test_disagreement_counts_only_faces_the_other_family_is_built_to_see():
         u = FamilyUnionDetector([A(), B(smallest)], [(0.3, 0.5), (0.3, 0.5)])
         u(frame)
         assert u.last_disagreement.only == only
+
+
+def test_a_frontal_only_family_missing_a_face_is_counted_not_flagged():
+    """The pose of a face is unknown: a face that only the all-pose family (a) found is expected
+    to be missed by a frontal-only family (dlib HOG: profiles) and is counted in ``alone`` only;
+    a face that only the frontal family found is one the all-pose family was built to find, so it
+    is a disagreement (ratio 1 > the default threshold 0: the frame is reported)."""
+    from vidplugins.privacy.anonymizer import FrameAnonymizer
+    from vidplugins.privacy.detectors import DlibFaceDetector, FamilyUnionDetector
+    frame = np.zeros((100, 100, 3), np.uint8)
+    assert DlibFaceDetector('hog').frontal_only and not DlibFaceDetector('cnn').frontal_only
+
+    class Fam:
+        def __init__(self, boxes, frontal_only=False):
+            self.b, self.frontal_only = np.asarray(boxes, np.float32).reshape(-1, 4), frontal_only
+
+        def __call__(self, f):
+            return Detections(self.b, np.ones(len(self.b), np.float32))
+    face = [[10, 10, 60, 60]]
+    for a, b, only, alone, flagged in (
+            (Fam(face), Fam([], True), [0, 0], [1, 0], False),   # a profile: HOG cannot see it
+            (Fam([]), Fam(face, True), [0, 1], [0, 1], True)):   # BlazeFace missed a frontal face
+        u = FamilyUnionDetector([a, b], [(0.3, 0.5), (0.3, 0.5)])
+        res = FrameAnonymizer(u, method='solid').decide(frame)
+        d = u.last_disagreement
+        assert (d.only, d.alone, res.disagree, res.alone) == (only, alone, flagged, 1)
+        assert res.instances == 1 and res.region[20:50, 20:50].all()
+
+
+def test_dlib_searches_large_frames_downscaled():
+    """The default second family is capped at 2.1 Mpx and may downscale (min_scale=0): a 960x540
+    frame is still upscaled x2 (40 px faces reach HOG's 80 px window), a 1080p frame is searched
+    at about its own size (80 px faces) and a 4K frame at sqrt(2.1e6 / (3840 * 2160)) ~ 0.503
+    (faces from ~159 px; the tiled BlazeFace finds the smaller ones)."""
+    from vidplugins.privacy.detectors import FACE_DETECTOR, build_detector
+    hog = build_detector(FACE_DETECTOR['detectors'][1])
+    assert hog.scale((540, 960)) == pytest.approx(2.0)
+    assert hog.scale((1080, 1920)) == pytest.approx((2.1e6 / (1920 * 1080)) ** 0.5)
+    assert hog.scale((2160, 3840)) == pytest.approx(0.5032, abs=1e-4)
+    assert hog.smallest_face((2160, 3840)) == pytest.approx(80 / 0.5032, rel=1e-3)
+    assert hog.scale((100, 100)) == pytest.approx(2.0)   # never above 80 / min_face

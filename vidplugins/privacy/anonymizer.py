@@ -81,7 +81,7 @@ __all__ = ['FrameResult', 'FrameAnonymizer', 'anonymize_frames', 'VideoReadError
 #: Issue 15: two detector families with tiling, a multi-person head cue, temporal carry of 2 frames,
 #: unsure boxes obfuscated as regions (whole frames only when a detector fails); see detectors.py.
 LEVEL_DEFAULTS = {
-    'face': dict(detector=FACE_DETECTOR, accept_thr=0.5, unsure_thr=0.3, enlarge=0.1,
+    'face': dict(detector=FACE_DETECTOR, accept_thr=0.5, unsure_thr=0.3, enlarge=0.05,
                  unsure_action='region', person_cue=PERSON_CUE, person_thr=0.7,
                  head_fraction=0.25, carry=2),
     'body': dict(detector=BODY_DETECTOR, accept_thr=0.5, unsure_thr=0.3, enlarge=0.05,
@@ -101,6 +101,8 @@ class FrameResult:
         head_fallbacks: persons without a face whose head region was added.
         disagreement, disagree: the detector families' disagreement ratio
             (:class:`~.detectors.FamilyUnionDetector`) and whether it exceeds ``disagree_thr``.
+        alone: accepted faces that one family found alone, whatever the others are built to find
+            (mostly profiles the frontal family does not see; counted, not flagged).
     """
     region: np.ndarray
     whole: bool = False
@@ -111,6 +113,7 @@ class FrameResult:
     error: Optional[str] = None
     disagreement: float = 0.0
     disagree: bool = False
+    alone: int = 0
 
 
 class FrameAnonymizer:
@@ -132,7 +135,9 @@ class FrameAnonymizer:
             multi-person HOG detector), False: none.
         person_thr, head_fraction: its score threshold and the share of the person box (from the
             top) treated as the head region.
-        disagree_thr: frames whose detector families disagree more than this are reported.
+        disagree_thr: frames whose detector families disagree more than this are reported
+            (0: a frame holding one face that a family built to find it missed is reported; see
+            :class:`~.detectors.Disagreement`).
         Arguments left None take :data:`LEVEL_DEFAULTS` of the level when ``detector`` is the
         level's default (None); with another detector: ``unsure_action='frame'``, no person cue,
         ``person_thr=0.5``, ``head_fraction=0.3``.
@@ -143,7 +148,7 @@ class FrameAnonymizer:
                  unsure_thr: Optional[float] = None, enlarge: Optional[float] = None,
                  unsure_action: Optional[str] = None, unsure_covered: float = 0.5,
                  person_cue=None, person_thr: Optional[float] = None, person_action: str = 'head',
-                 head_fraction: Optional[float] = None, disagree_thr: float = 0.5):
+                 head_fraction: Optional[float] = None, disagree_thr: float = 0.0):
         if level not in LEVEL_DEFAULTS:
             raise ValueError(f'level must be one of {sorted(LEVEL_DEFAULTS)}, got {level!r}')
         d = LEVEL_DEFAULTS[level]
@@ -217,7 +222,8 @@ class FrameAnonymizer:
         region = self._instances_mask(accepted, shape)
         res = FrameResult(region, instances=len(accepted), unsure=len(unsure),
                           disagreement=0.0 if dis is None else dis.ratio,
-                          disagree=dis is not None and dis.ratio > self.disagree_thr)
+                          disagree=dis is not None and dis.ratio > self.disagree_thr,
+                          alone=0 if dis is None or dis.alone is None else sum(dis.alone))
         doubtful = []
         for i in range(len(unsure)):
             m = self._instances_mask(unsure.select([i]), shape)
@@ -550,6 +556,8 @@ def _count(stats: dict, res: FrameResult, carried: bool) -> None:
     stats['carried_frames'] += int(carried)
     if res.disagree:  # the detector families disagree beyond FrameAnonymizer.disagree_thr
         stats.setdefault('disagreement_frames', []).append(stats['frames'] - 1)
+    if res.alone:  # a face one family found alone (expected for profiles: counted only)
+        stats['one_family_frames'] = stats.get('one_family_frames', 0) + 1
     if res.whole:
         stats['whole_frames'] += 1
         stats['whole_reasons'][res.reason] = stats['whole_reasons'].get(res.reason, 0) + 1
@@ -893,6 +901,9 @@ def anonymize_dataset(src: str, dst: str, level: str = 'face', detector: Optiona
         instances=sum(r.get('instances', 0) for r in ok),
         head_fallbacks=sum(r.get('head_fallbacks', 0) for r in ok),
         carried_frames=sum(r.get('carried_frames', 0) for r in ok),
+        disagreement_frames=sum(len(r.get('disagreement_frames', [])) for r in ok),
+        videos_with_disagreement=sum(bool(r.get('disagreement_frames')) for r in ok),
+        one_family_frames=sum(r.get('one_family_frames', 0) for r in ok),
         audio_kept=sum(r.get('audio') == 'kept' for r in ok),
         audio_dropped=sum(r.get('audio') == 'dropped' for r in ok))
     reasons: dict = {}

@@ -203,6 +203,10 @@ class BaseDetector(abc.ABC):
         another only when that face is at least the other's smallest face."""
         return 0.0
 
+    #: the detector finds (near-)frontal faces only (dlib's HOG): a face of unknown pose that it
+    #: misses is no evidence against it (:class:`FamilyUnionDetector`)
+    frontal_only = False
+
     @abc.abstractmethod
     def __call__(self, frame: np.ndarray) -> Detections:
         """Detections of one RGB frame (H, W, 3) uint8: boxes (N, 4) in pixels, scores (N,),
@@ -678,22 +682,29 @@ class DlibFaceDetector(BaseDetector):
     ``upsample`` doubles the image that many times first (dlib finds faces from ~80 px
     (``'hog'``) / ~40 px (``'cnn'``) of the searched image, so 1 reaches ~40 / ~20 px); with
     ``upsample='auto'`` the frame is resized so that ``min_face`` px becomes 80 px (``'hog'``) or
-    40 px (``'cnn'``), capped at ``max_pixels``. The SVM / MMOD margin ``m >= threshold`` is
-    mapped to the score ``sigmoid(2 m)``.
+    40 px (``'cnn'``), capped at ``max_pixels`` (and never below ``min_scale``: with
+    ``min_scale < 1`` a large frame is searched downscaled, a coarser pyramid that only finds its
+    larger faces). The SVM / MMOD margin ``m >= threshold`` is mapped to the score
+    ``sigmoid(2 m)``.
     """
 
     _NATIVE = {'hog': 80.0, 'cnn': 40.0}
 
     def __init__(self, model: str = 'hog', upsample='auto', min_face: float = 20,
-                 threshold: float = 0.0, max_pixels: float = 16e6):
+                 threshold: float = 0.0, max_pixels: float = 16e6, min_scale: float = 1.0):
         if model not in self._NATIVE:
             raise ValueError(f"model must be 'hog' or 'cnn', got {model!r}")
         self.model, self.upsample, self.min_face = model, upsample, float(min_face)
         self.threshold, self.max_pixels = float(threshold), float(max_pixels)
+        self.min_scale = float(min_scale)
         self._model = None
 
     def smallest_face(self, shape: Sequence[int]) -> float:
         return self._NATIVE[self.model] / self.scale(shape)
+
+    @property
+    def frontal_only(self) -> bool:  # dlib's HOG model: frontal and slightly rotated faces
+        return self.model == 'hog'
 
     def scale(self, shape) -> float:
         """Resize factor applied to a frame of ``shape`` before detection."""
@@ -701,7 +712,7 @@ class DlibFaceDetector(BaseDetector):
             return 2.0 ** int(self.upsample)
         s = max(1.0, self._NATIVE[self.model] / self.min_face)
         cap = (self.max_pixels / (shape[0] * shape[1])) ** 0.5
-        return max(1.0, min(s, cap))
+        return max(self.min_scale, min(s, cap))
 
     def __call__(self, frame: np.ndarray) -> Detections:
         _check_frame(frame)
@@ -764,12 +775,17 @@ class Disagreement:
 
     Attributes:
         found: accepted faces per member; only: accepted faces found by that member alone that
-            every other member is built to find (at least its ``smallest_face``).
+            every other member is built to find: at least its ``smallest_face``, and no other
+            member is ``frontal_only`` (the pose of a face is unknown, so a frontal-only family
+            missing it is expected: a profile).
         ratio: ``sum(only) / (number of distinct accepted faces)`` (0 when none was found).
+        alone: accepted faces found by that member alone, whatever the others are built for
+            (diagnostic: mostly profiles that the frontal family does not see).
     """
     found: list
     only: list
     ratio: float
+    alone: list = None
 
 
 @PRIVACY_DETECTORS.register_module()
@@ -824,15 +840,19 @@ class FamilyUnionDetector(BaseDetector):
             boxes.append(out.boxes[keep])
             scores.append(s[keep])
             accepted.append(out.boxes[keep][s[keep] >= 0.5])
-        only = []
+        only, alone = [], []
         smallest = [getattr(d, 'smallest_face', lambda s: 0.0)(frame.shape)
                     for d in self.detectors]
+        frontal = [bool(getattr(d, 'frontal_only', False)) for d in self.detectors]
         for i, acc in enumerate(accepted):
             others = [b for j, b in enumerate(accepted) if j != i]
             rest = np.concatenate(others) if others else np.zeros((0, 4), np.float32)
             side = np.maximum(acc[:, 2] - acc[:, 0], acc[:, 3] - acc[:, 1])
             seeable = side >= max([m for j, m in enumerate(smallest) if j != i], default=0.0)
-            only.append(int((unmatched(acc, rest) & seeable).sum()))
+            seeable &= not any(f for j, f in enumerate(frontal) if j != i)
+            lone = unmatched(acc, rest)
+            alone.append(int(lone.sum()))
+            only.append(int((lone & seeable).sum()))
         b = np.concatenate(boxes).astype(np.float32)
         s = np.concatenate(scores).astype(np.float32)
         if len(b):
@@ -840,7 +860,7 @@ class FamilyUnionDetector(BaseDetector):
         distinct = int((s >= 0.5).sum())
         self.last_disagreement = Disagreement(
             found=[len(x) for x in accepted], only=only,
-            ratio=float(sum(only)) / distinct if distinct else 0.0)
+            ratio=float(sum(only)) / distinct if distinct else 0.0, alone=alone)
         return Detections(b, s)
 
 
@@ -849,8 +869,9 @@ class FamilyUnionDetector(BaseDetector):
 #: :func:`~.tiling.pyramid_windows`, every face >= 16 px reaches it at >= 8 % of its window, the
 #: smallest relative size at which it found all 18 shared annotated faces; short range on the whole
 #: frame for close-ups) and dlib's HOG + SVM frontal detector on the frame upscaled so that 40 px
-#: faces reach its 80 px window, capped at 4 Mpx (1080p: faces >= 58 px; 4K: >= 80 px; below that
-#: the tiled BlazeFace alone finds them: HOG's cost grows with the pixels it scans).
+#: faces reach its 80 px window, capped at 2.1 Mpx, downscaling larger frames (960x540 and smaller:
+#: faces >= 40 px; 1080p: >= 80 px; 4K: >= 160 px; below that the tiled BlazeFace alone finds them:
+#: HOG's cost grows with the pixels it scans, 4 Mpx cost 2x and 8 Mpx 4x the time).
 FACE_DETECTOR = dict(
     type='FamilyUnionDetector',
     detectors=[
@@ -858,7 +879,8 @@ FACE_DETECTOR = dict(
             dict(type='TiledDetector', min_face=16, rel_min=0.08, factor=2.0,
                  detector=dict(type='MediaPipeFaceDetector', model_selection=1, min_score=0.3)),
             dict(type='MediaPipeFaceDetector', model_selection=0, min_score=0.3)]),
-        dict(type='DlibFaceDetector', model='hog', min_face=40, threshold=-0.3, max_pixels=4e6)],
+        dict(type='DlibFaceDetector', model='hog', min_face=40, threshold=-0.3, max_pixels=2.1e6,
+             min_scale=0.0)],
     # (unsure, accept) on each family's own scale; HOG: margin -0.3 / 0 -> sigmoid(2 m)
     thresholds=[(0.45, 0.6), (0.354, 0.5)])
 

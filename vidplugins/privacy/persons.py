@@ -61,6 +61,11 @@ class MultiPersonSegmenter(BaseDetector):
             int(dilate)
         self._model = None
 
+    @property
+    def last_disagreement(self):
+        """The face pass's :class:`~.detectors.Disagreement` on the last frame (None without)."""
+        return getattr(self.faces, 'last_disagreement', None)
+
     def reset(self, video_path: Optional[str] = None) -> None:
         for d in (self.persons, self.faces):
             if d is not None and hasattr(d, 'reset'):
