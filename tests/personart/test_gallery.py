@@ -159,3 +159,28 @@ def test_feedback_raises_average_precision():
     m = evaluate_retrieval(q, g, fb_iters=(1, ))
     r1 = np.mean([relevant[i][np.argmax(gallery @ queries[i])] for i in range(30)]) * 100
     assert m['R@1'] == pytest.approx(r1)
+
+
+def test_concurrent_searches_and_sessions(split_kernels):
+    """The app answers requests from a thread pool: concurrent searches and feedback sessions give
+    the results of serial ones (per-thread buffers, one shared kernel pool)."""
+    from concurrent.futures import ThreadPoolExecutor
+    rng = np.random.default_rng(6)
+    x, bits = unit_rows(rng, 400, 16), rng.random((400, 40)) < 0.4
+    g = FaceGallery(x, bits)
+    queries = [(unit_rows(rng, 1, 16)[0], rng.random(40) < 0.4) for _ in range(8)]
+
+    def run(qb):
+        q, b = qb
+        ids, sc = g.search(q, b, k=10)
+        s = g.open_session(q, b)
+        s.feedback(int(ids[0]), int(ids[-1]))
+        ids2, sc2 = s.rank(k=10)
+        g.close_session(s.id)
+        return ids.tolist(), sc.tolist(), ids2.tolist(), sc2.tolist()
+
+    serial = [run(qb) for qb in queries]
+    with ThreadPoolExecutor(4) as pool:
+        for _ in range(3):
+            assert list(pool.map(run, queries)) == serial
+    assert g.search(queries[0][0], k=0)[0].tolist() == []

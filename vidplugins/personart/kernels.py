@@ -12,6 +12,7 @@ path used without numba).
 Shapes: ``N`` gallery items, ``D`` embedding size, ``T`` feedback iterations of a session so far.
 """
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Optional, Tuple
 
@@ -48,6 +49,7 @@ _threads = max(1, len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity
                else (os.cpu_count() or 1))
 _threads = int(os.environ.get('PERSONART_THREADS', _threads))
 _pool: Optional[ThreadPoolExecutor] = None
+_pool_lock = threading.Lock()
 
 
 def num_threads() -> int:
@@ -57,10 +59,11 @@ def num_threads() -> int:
 def set_num_threads(n: int) -> None:
     """Threads a kernel call is split over (the calling thread included)."""
     global _threads, _pool
-    _threads = max(1, int(n))
-    if _pool is not None:
-        _pool.shutdown(wait=False)
-        _pool = None
+    with _pool_lock:
+        _threads = max(1, int(n))
+        if _pool is not None:
+            _pool.shutdown(wait=False)
+            _pool = None
 
 
 def _ranges(n: int):
@@ -75,9 +78,11 @@ def _parallel(func, args, n: int):
     ranges = _ranges(n)
     if len(ranges) == 1:
         return [func(*args, 0, n)]
-    if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=_threads - 1, thread_name_prefix='personart')
-    futures = [_pool.submit(func, *args, lo, hi) for lo, hi in ranges[1:]]
+    with _pool_lock:  # the app serves requests from several threads
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=_threads - 1, thread_name_prefix='personart')
+        pool = _pool
+    futures = [pool.submit(func, *args, lo, hi) for lo, hi in ranges[1:]]
     first = func(*args, *ranges[0])
     return [first] + [f.result() for f in futures]
 
@@ -238,7 +243,9 @@ def rank(sims: np.ndarray, k: int, codes: Optional[np.ndarray] = None, query_cod
         constraint_mask / constraint_value: keep items with ``codes & mask == value``.
     """
     n = len(sims)
-    k = max(1, min(int(k), n))
+    k = min(int(k), n)
+    if k <= 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.float32)
     if codes is None:
         codes, lam, constraint_mask, constraint_value = _NO_CODES, 0.0, 0, 0
     parts = _parallel(_rank_kernel, (sims, codes, np.uint64(query_code),
