@@ -269,3 +269,41 @@ def test_distributed_fixes_wrap_mmengine_once():
     for fn in (utils._init_dist_slurm, utils._init_dist_pytorch,
                distributed.MMDistributedDataParallel.__init__):
         assert hasattr(fn, '__wrapped__') and not hasattr(fn.__wrapped__, '__wrapped__')
+
+
+# ---------------------------------------------------------------- 6. mmagic's generation init
+
+GENERATION_INIT = '''
+import torch
+from mmengine.model import BaseModule
+from mmagic.models.editors.cyclegan.cyclegan_generator import ResnetGenerator
+class Model(BaseModule):   # as mmagic's CycleGAN: mmengine tags the submodules, then inits them
+    def __init__(self):
+        super().__init__()
+        self.generator = ResnetGenerator(3, 3, base_channels=8, num_blocks=1)
+torch.manual_seed(0)
+model = Model()
+model.init_weights()
+w = torch.cat([m.weight.flatten() for m in model.modules() if isinstance(m, torch.nn.Conv2d)])
+print('STD', round(w.std().item(), 3))
+'''
+
+
+def test_mmagic_generation_init_fails_without_and_works_with(tmp_path):
+    rc, out = run_python(GENERATION_INIT, cwd=tmp_path)
+    assert rc != 0
+    assert 'UnboundLocalError' in out and 'init_info' in out
+    rc, out = run_python('import vidplugins\n' + GENERATION_INIT, cwd=tmp_path)
+    assert rc == 0, out
+    assert 'STD 0.02' in out
+
+
+def test_mmagic_modules_that_imported_the_init_use_the_fix():
+    from mmagic.models.archs import patch_disc
+    from mmagic.models.editors.cyclegan import cyclegan_generator
+    from mmagic.models.utils import model_utils
+    for mod in (patch_disc, cyclegan_generator, model_utils):
+        assert mod.generation_init_weights is compat.generation_init_weights
+    before = model_utils.generation_init_weights
+    compat._fix_mmagic_generation_init(model_utils)          # idempotent
+    assert model_utils.generation_init_weights is before

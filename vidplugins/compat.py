@@ -39,6 +39,12 @@ and is checked by ``tests/test_compat.py`` with a test that fails without it.
    the two initialisers create the process group themselves (same environment variables as
    mmengine's; NCCL becomes gloo, with a log line) and DDP drops the device ids of a CPU module.
    With CUDA nothing changes.
+6. mmagic 1.2.0's ``generation_init_weights`` (CycleGAN / pix2pix generators, PatchGAN
+   discriminators) raises UnboundLocalError under mmengine 0.10.7 once mmengine has tagged the
+   modules with ``_params_init_info`` (``BaseModel.init_weights`` does, so every runner-built
+   CycleGAN fails): it logs an ``init_info`` that it sets only for conv / linear / BatchNorm
+   layers. The function is replaced by one that initialises the same layers the same way and logs
+   only what it initialised; mmagic modules that imported the name already are repointed.
 
 Applying them keeps ``import vidplugins`` light (no torch, no OpenMMLab import: the SoccerNet
 evaluator tool needs NumPy only): fixes 2 and 3 run right after torch / ``mmengine.config``
@@ -371,6 +377,57 @@ def _allow_distributed_without_cuda(dist_utils) -> None:
             setattr(dist_utils, name, fix(current))
 
 
+# ---------------------------------------------------------------- mmagic's generation init
+
+def generation_init_weights(module, init_type='normal', init_gain=0.02):
+    """mmagic's ``generation_init_weights`` (same layers, same draws), logging the init info only
+    for the layers it initialises (fix 6)."""
+    from mmengine.model import kaiming_init, normal_init, update_init_info, xavier_init
+    from torch.nn import init
+
+    def init_func(m):
+        name = m.__class__.__name__
+        if hasattr(m, 'weight') and ('Conv' in name or 'Linear' in name):
+            if init_type == 'normal':
+                normal_init(m, 0.0, init_gain)
+            elif init_type == 'xavier':
+                xavier_init(m, gain=init_gain, distribution='normal')
+            elif init_type == 'kaiming':
+                kaiming_init(m, a=0, mode='fan_in', nonlinearity='leaky_relu',
+                             distribution='normal')
+            elif init_type == 'orthogonal':
+                init.orthogonal_(m.weight, gain=init_gain)
+                init.constant_(m.bias.data, 0.0)
+            else:
+                raise NotImplementedError(
+                    f"Initialization method '{init_type}' is not implemented")
+            info = f"Initialize {name} by 'init_type' {init_type}."
+        elif 'BatchNorm2d' in name:
+            normal_init(m, 1.0, init_gain)
+            info = (f'{name} is BatchNorm2d, initialize by Norm initialization with mean=1, '
+                    f'std={init_gain}')
+        else:
+            return
+        if hasattr(m, '_params_init_info'):
+            update_init_info(module, info)
+
+    module.apply(init_func)
+
+
+generation_init_weights.__vidplugins_fix__ = True
+
+
+def _fix_mmagic_generation_init(model_utils) -> None:
+    original = model_utils.generation_init_weights
+    if getattr(original, '__vidplugins_fix__', False):
+        return
+    model_utils.generation_init_weights = generation_init_weights
+    for name, mod in list(sys.modules.items()):   # modules that imported the name already
+        if name.startswith('mmagic.') and getattr(mod, 'generation_init_weights',
+                                                  None) is original:
+            mod.generation_init_weights = generation_init_weights
+
+
 def _allow_ddp_without_cuda(wrappers) -> None:
     ddp = wrappers.MMDistributedDataParallel
     if not hasattr(ddp.__init__, '__wrapped__'):
@@ -395,6 +452,7 @@ def apply() -> None:
     when_imported('mmengine.config.config', lambda _m: _allow_vidplugins_config_inheritance())
     when_imported('mmengine.dist.utils', _allow_distributed_without_cuda)
     when_imported('mmengine.model.wrappers.distributed', _allow_ddp_without_cuda)
+    when_imported('mmagic.models.utils.model_utils', _fix_mmagic_generation_init)
     _applied = True
 
 

@@ -228,7 +228,7 @@ def test_translate_tool_writes_images_a_grid_and_counts_bad_files(demo_images, d
 
 
 def test_init_weights_draws_n_0_002(demo_banks):
-    # mmagic 1.2.0's own generation_init_weights fails under mmengine 0.10.7 (see the model).
+    # mmagic's own generation_init_weights, repaired by vidplugins.compat (fix 6).
     torch.manual_seed(0)
     model = tiny_model(demo_banks)
     model.init_weights()

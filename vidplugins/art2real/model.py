@@ -11,11 +11,14 @@ CycleGAN's step, and adds the loss of ``G(x)`` against the banks to the generato
 Identity loss: the original CycleGAN weights it ``0.5 x lambda_cyc = 5``; mmagic's default
 ``id_loss_weight`` is 0.5 (the absolute weight), so the default here is 5.0, as in the authors'
 code (a pytorch-CycleGAN-and-pix2pix fork).
+
+Initialisation: N(0, 0.02) (thesis), mmagic's own ``generation_init_weights`` through the
+generators' / discriminators' ``init_cfg=dict(type='normal', gain=0.02)``; ``vidplugins.compat``
+(fix 6) repairs that function under mmengine 0.10.7.
 """
 from __future__ import annotations
 
 import torch
-import torch.nn as nn
 from mmagic.models.editors.cyclegan import CycleGAN
 from mmagic.registry import MODELS
 
@@ -57,30 +60,6 @@ class Art2RealCycleGAN(CycleGAN):
             MODELS.build(contextual_loss) if isinstance(contextual_loss, dict)
             else contextual_loss)
         self._masks = None
-
-    def init_weights(self):
-        """N(0, gain) weights, zero biases (thesis: N(0, 0.02); ``init_cfg=dict(type='normal')``).
-
-        Done here because mmagic 1.2.0's ``generation_init_weights`` raises UnboundLocalError
-        under mmengine 0.10.7 once mmengine has tagged every submodule with
-        ``_params_init_info`` (it logs an ``init_info`` it only sets for conv / linear / BN).
-        """
-        for nets in (self.generators, self.discriminators):
-            for net in nets.values():
-                cfg = dict(getattr(net, 'init_cfg', None) or {})
-                if cfg.get('type', 'normal') != 'normal':
-                    raise ValueError(f'Art2RealCycleGAN initialises with type normal only, got '
-                                     f'{cfg}')
-                gain = float(cfg.get('gain', 0.02))
-                for m in net.modules():
-                    if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-                        nn.init.normal_(m.weight, 0.0, gain)
-                    elif isinstance(m, nn.BatchNorm2d):
-                        nn.init.normal_(m.weight, 1.0, gain)
-                    else:
-                        continue
-                    if m.bias is not None:
-                        nn.init.zeros_(m.bias)
 
     def masks_from(self, data: dict) -> torch.Tensor:
         """The ``(B, H, W)`` label maps of the batch's paintings, from the data samples."""
