@@ -237,3 +237,21 @@ def test_init_weights_draws_n_0_002(demo_banks):
     assert abs(w.std().item() - 0.02) < 0.002 and abs(w.mean().item()) < 0.002
     assert all(m.bias is None or not m.bias.any() for m in model.modules()
                if isinstance(m, torch.nn.Conv2d))
+
+
+def test_mask_loading_errors_name_the_files(tmp_path):
+    # Bad training input (issue item 8): a painting without its mask, a mask of another size.
+    for d in ('trainA', 'masksA'):
+        (tmp_path / d).mkdir()
+    img = np.zeros((8, 10, 3), np.uint8)
+    painting = str(tmp_path / 'trainA' / 'p.jpg')
+    Image.fromarray(img).save(painting)
+    loader = LoadClassMask(key='mask_A', img_key='img_A')
+    with pytest.raises(FileNotFoundError, match=r'p\.jpg: no class mask at .*masksA/p\.png'):
+        loader.transform(dict(img_A=img, img_A_path=painting))
+    Image.fromarray(np.zeros((8, 9), np.uint8)).save(tmp_path / 'masksA' / 'p.png')
+    with pytest.raises(ValueError, match=r'masksA/p\.png: mask is 9x8, the image .*p\.jpg is 10x8'):
+        loader.transform(dict(img_A=img, img_A_path=painting))
+    Image.fromarray(np.full((8, 10), 2, np.uint8)).save(tmp_path / 'masksA' / 'p.png')
+    out = loader.transform(dict(img_A=img, img_A_path=painting))
+    assert (out['mask_A'] == 2).all() and out['mask_A_path'].endswith('p.png')
