@@ -89,6 +89,9 @@ class ThreadTimes:
         self.pool = []
         return out
 
+    def close(self):
+        kernels._parallel = self._parallel
+
 
 def main(argv=None):
     ap = argparse.ArgumentParser()
@@ -125,39 +128,42 @@ def main(argv=None):
     gallery.open_session(x[0], bits[0]).feedback(0, 1)
     ours, base, first, first_cpu, first_faiss, first_np, ours_cpu = [], [], [], [], [], [], []
     ours_busiest, first_busiest, threads = [], [], ThreadTimes()
-    for s in range(args.sessions):
-        q = x[rng.integers(n)] + 0.3 * rng.standard_normal(d).astype(np.float32)
-        q /= np.linalg.norm(q)
-        qbits = rng.random(args.attributes) < 0.3
-        t, c, tc = time.perf_counter(), time.process_time(), time.thread_time()
-        ids, sc = gallery.search(q, qbits, args.k, args.lam)
-        first.append(time.perf_counter() - t)
-        first_cpu.append(time.process_time() - c)
-        first_busiest.append(threads.busiest(time.thread_time() - tc))
-        t = time.perf_counter()
-        ids_f, sc_f = gallery.search(q, qbits, args.k, args.lam, use_index=True)
-        first_faiss.append(time.perf_counter() - t)
-        t = time.perf_counter()
-        ids_np, sc_np = numpy_first_query(x, bits, q, qbits, args.k, args.lam)
-        first_np.append(time.perf_counter() - t)
-        check_same(f'session {s} first query', ids, sc, ids_np, sc_np)
-        check_same(f'session {s} first query (faiss)', ids_f, sc_f, ids_np, sc_np)
-        session = gallery.open_session(q, qbits)
-        g_ref, q_ref = x.astype(np.float32).copy(), q.copy()
-        for it in range(args.iterations):
-            p, neg = int(ids[0]), int(ids[-1])
+    try:
+        for s in range(args.sessions):
+            q = x[rng.integers(n)] + 0.3 * rng.standard_normal(d).astype(np.float32)
+            q /= np.linalg.norm(q)
+            qbits = rng.random(args.attributes) < 0.3
             t, c, tc = time.perf_counter(), time.process_time(), time.thread_time()
-            session.feedback(p, neg)
-            ids, sc = session.rank(args.k, args.lam)
-            ours.append(time.perf_counter() - t)
-            ours_cpu.append(time.process_time() - c)
-            ours_busiest.append(threads.busiest(time.thread_time() - tc))
+            ids, sc = gallery.search(q, qbits, args.k, args.lam)
+            first.append(time.perf_counter() - t)
+            first_cpu.append(time.process_time() - c)
+            first_busiest.append(threads.busiest(time.thread_time() - tc))
             t = time.perf_counter()
-            g_ref, q_ref, top_ref, sc_ref = numpy_query(g_ref, q_ref, bits, qbits, p, neg,
-                                                        args.k, args.lam)
-            base.append(time.perf_counter() - t)
-            check_same(f'session {s} iteration {it}', ids, sc, top_ref, sc_ref)
-        gallery.close_session(session.id)
+            ids_f, sc_f = gallery.search(q, qbits, args.k, args.lam, use_index=True)
+            first_faiss.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            ids_np, sc_np = numpy_first_query(x, bits, q, qbits, args.k, args.lam)
+            first_np.append(time.perf_counter() - t)
+            check_same(f'session {s} first query', ids, sc, ids_np, sc_np)
+            check_same(f'session {s} first query (faiss)', ids_f, sc_f, ids_np, sc_np)
+            session = gallery.open_session(q, qbits)
+            g_ref, q_ref = x.astype(np.float32).copy(), q.copy()
+            for it in range(args.iterations):
+                p, neg = int(ids[0]), int(ids[-1])
+                t, c, tc = time.perf_counter(), time.process_time(), time.thread_time()
+                session.feedback(p, neg)
+                ids, sc = session.rank(args.k, args.lam)
+                ours.append(time.perf_counter() - t)
+                ours_cpu.append(time.process_time() - c)
+                ours_busiest.append(threads.busiest(time.thread_time() - tc))
+                t = time.perf_counter()
+                g_ref, q_ref, top_ref, sc_ref = numpy_query(g_ref, q_ref, bits, qbits, p, neg,
+                                                            args.k, args.lam)
+                base.append(time.perf_counter() - t)
+                check_same(f'session {s} iteration {it}', ids, sc, top_ref, sc_ref)
+            gallery.close_session(session.id)
+    finally:
+        threads.close()
     p50 = float(np.median(ours) * 1e3)
     p50_base = float(np.median(base) * 1e3)
 

@@ -184,3 +184,21 @@ def test_concurrent_searches_and_sessions(split_kernels):
         for _ in range(3):
             assert list(pool.map(run, queries)) == serial
     assert g.search(queries[0][0], k=0)[0].tolist() == []
+
+
+def test_benchmark_script_checks_against_numpy(capsys, split_kernels):
+    """benchmarks/bench_personart.py on a small gallery: every query equals the plain NumPy steps
+    (the script exits otherwise) and the last line is the JSON summary (no timing asserted)."""
+    import importlib.util
+    import json
+    import os.path as osp
+    path = osp.join(osp.dirname(__file__), '..', '..', 'benchmarks', 'bench_personart.py')
+    spec = importlib.util.spec_from_file_location('bench_personart', path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    bench.main(['--gallery', '3000', '--sessions', '2', '--iterations', '3', '--threads', '3'])
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    out = json.loads(last)
+    assert out['gallery'] == 3000 and out['query_ms_p50'] > 0 and out['speedup_vs_numpy'] > 0
+    # its per-thread timer is removed again
+    assert kernels._parallel.__module__ == kernels.__name__
