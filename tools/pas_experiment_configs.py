@@ -1,0 +1,156 @@
+"""Write the configs of the thesis's PAS experiments (Ch. 6) from the shipped base and Table 6.1
+sequence configs, with the same code the search uses (operators + training recipe), so they
+cannot drift from it:
+
+    python tools/pas_experiment_configs.py [--out-dir configs/pas]
+
+- ``without_pas/``  Table 6.2: each PAS-k architecture trained with CE only, from scratch;
+- ``ablation/``     Table 6.4: iteration 3 of R(2+1)D-18 (eps_s / eps_t / eps_f of PAS-2) with
+                    KD + fine-tuning (PAS), without KD (fine-tuned), without fine-tuning (KD);
+- ``teacher_bn/``   Table 6.8: iteration 1 of R(2+1)D-18, every operator, B in train mode (PAS)
+                    and in eval mode;
+- ``transfer/``     Table 6.6: B and PAS-k fine-tuned on UCF101 / HMDB51 (mmaction2's video-list
+                    layout and split files; split 1, ``--cfg-options`` for splits 2 and 3).
+
+Checkpoints are placeholders under ``checkpoints/`` (B, PAS-k student weights as the search
+exports them: ``DIR/iter<tau>_<op>/student.pth``); README.md says which file each one is.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from mmengine.config import Config  # noqa: E402
+
+from vidplugins.pas.hypothesis import write_config, write_training_config  # noqa: E402
+from vidplugins.pas.operators import (_dataset_with_pipeline, _nest, _plain,  # noqa: E402
+                                      write_reduced_config)
+
+R21D = 'pas_r2plus1d-18'
+SLOWFAST = 'pas_slowfast-4x16-r50'
+SEQUENCES = {R21D: ['c', 'f', 't', 't', 't'], SLOWFAST: ['c', 's', 't', 's', 'f']}
+
+
+def checkpoint(name: str) -> str:
+    """Placeholder path of the weights of the network ``name`` (relative to the repo root)."""
+    return f'checkpoints/{name}.pth'
+
+
+def arch(name: str, k: int = 0) -> str:
+    return f'{name}_k400_base.py' if k == 0 else f'{name}-pas{k}_k400.py'
+
+
+def write_without_pas(root: str, written: list) -> None:
+    """Table 6.2: the PAS-k network with B's own recipe (CE, random init, base lr)."""
+    for name, ops in SEQUENCES.items():
+        for k in range(1, 6):
+            path = osp.join(root, 'without_pas', f'{name}-pas{k}_k400_ce-scratch.py')
+            write_config(path, f'../{arch(name, k)}', dict(pas_training=dict(
+                kd=False, init='scratch', ops=ops[:k], teacher_train_mode=True)),
+                f'Table 6.2 "w/o PAS": {arch(name, k)[:-3]} trained from scratch with CE only '
+                f'(ops {", ".join(ops[:k])})')
+            written.append(path)
+
+
+def _training(root, folder, arch_path, stem, ops, parent_ckpt, written, **kwargs):
+    base = Config.fromfile(osp.join(root, arch(R21D)))
+    path = osp.join(root, folder, f'{stem}.py')
+    write_training_config(arch_path, path, base, checkpoint(f'{R21D}_k400_base'), ops, ops[-1],
+                          parent_ckpt, **kwargs)
+    written.append(path)
+
+
+def write_ablation(root: str, written: list) -> None:
+    """Table 6.4: R(2+1)D-18 PAS-2 (c, f) -> eps in (s, t, f), three training recipes."""
+    parent = osp.join(root, arch(R21D, 2))
+    for op in ('s', 't', 'f'):
+        if op == 't':
+            arch_path = osp.join(root, arch(R21D, 3))   # PAS-3 is eps_t(PAS-2)
+        else:
+            arch_path = osp.join(root, 'ablation', f'{R21D}-pas2-{op}_k400.py')
+            write_reduced_config(parent, op, arch_path)
+            written.append(arch_path)
+        ops = ['c', 'f', op]
+        pas2 = checkpoint(f'{R21D}-pas2_k400')
+        for suffix, kd, finetune in (('kd-ft', True, True), ('ce-ft', False, True),
+                                     ('kd-scratch', True, False)):
+            _training(root, 'ablation', arch_path, f'{R21D}-pas3-{op}_k400_{suffix}', ops, pas2,
+                      written, kd=kd, finetune=finetune)
+
+
+def write_teacher_bn(root: str, written: list) -> None:
+    """Table 6.8: iteration 1 of R(2+1)D-18 (every operator of B) with B's BatchNorm in train
+    mode (the thesis's choice) and in eval mode."""
+    base = osp.join(root, arch(R21D))
+    for op in ('s', 't', 'f', 'c', 'l'):
+        if op == 'c':
+            arch_path = osp.join(root, arch(R21D, 1))   # PAS-1 is eps_c(B)
+        else:
+            arch_path = osp.join(root, 'teacher_bn', f'{R21D}-iter1-{op}_k400.py')
+            write_reduced_config(base, op, arch_path)
+            written.append(arch_path)
+        for mode, train_mode in (('train', True), ('eval', False)):
+            _training(root, 'teacher_bn', arch_path, f'{R21D}-iter1-{op}_k400_bn-{mode}', [op],
+                      checkpoint(f'{R21D}_k400_base'), written, teacher_train_mode=train_mode)
+
+
+#: Table 6.6 datasets: mmaction2's layout (tools/data/ucf101, tools/data/hmdb51: videos in
+#: ``videos/``, split lists ``<name>_{train,val}_split_<s>_videos.txt``).
+TRANSFER = dict(ucf101=101, hmdb51=51)
+
+
+def write_transfer(root: str, written: list) -> None:
+    """Table 6.6: fine-tune B / PAS-k (Kinetics-400 weights) on UCF101 and HMDB51 with the base
+    lr / 10, the architecture's own pipelines; SlowFast B and PAS-1, -2 need 64 raw frames,
+    which many HMDB51 videos lack (the thesis leaves them out)."""
+    for name in SEQUENCES:
+        for k in range(6):
+            cfg = Config.fromfile(osp.join(root, arch(name, k)))
+            lr = cfg.optim_wrapper.optimizer.lr / 10
+            for dataset, classes in TRANSFER.items():
+                if dataset == 'hmdb51' and name == SLOWFAST and k < 3:
+                    continue
+                stem = arch(name, k)[:-3].replace('_k400', '').replace('_base', '')
+                path = osp.join(root, 'transfer', f'{stem}_k400-pre_{dataset}-split1.py')
+                loaders = {}
+                for loader, split in (('train_dataloader', 'train'), ('val_dataloader', 'val'),
+                                      ('test_dataloader', 'val')):
+                    if cfg.get(loader) is None:
+                        continue
+                    where, _ = _dataset_with_pipeline(_plain(cfg[loader].dataset))
+                    loaders[loader] = dict(dataset=_nest(where, dict(
+                        data_root=f'data/{dataset}', data_prefix=dict(video='videos'),
+                        ann_file=f'{dataset}_{split}_split_1_videos.txt')))
+                delta = dict(model=dict(cls_head=dict(num_classes=classes)), **loaders,
+                             optim_wrapper=dict(optimizer=dict(lr=lr)),
+                             load_from=checkpoint(arch(name, k)[:-3]))
+                write_config(path, f'../{arch(name, k)}', delta,
+                             f'Table 6.6: {arch(name, k)[:-3]} (Kinetics-400 weights) fine-tuned '
+                             f'on {dataset} split 1 (lr / 10)')
+                written.append(path)
+
+
+def write_all(root: str) -> list:
+    written: list = []
+    for folder in ('without_pas', 'ablation', 'teacher_bn', 'transfer'):
+        os.makedirs(osp.join(root, folder), exist_ok=True)
+    write_without_pas(root, written)
+    write_ablation(root, written)
+    write_teacher_bn(root, written)
+    write_transfer(root, written)
+    return written
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--out-dir', default=osp.join('configs', 'pas'),
+                   help='folder holding the base and Table 6.1 configs')
+    args = p.parse_args()
+    for path in write_all(args.out_dir):
+        print(path)
+
+
+if __name__ == '__main__':
+    main()
