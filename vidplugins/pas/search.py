@@ -125,7 +125,8 @@ class PASSearch:
         self.poll_interval = poll_interval
         self.path = osp.join(self.work_dir, 'search.json')
         self.logger = MMLogger.get_instance(f'pas_search:{self.work_dir}', log_file=osp.join(
-            self.work_dir, 'search.log'), log_level='INFO') if self._mkdir() else None
+            self.work_dir, 'search.log'), log_level='INFO', file_mode='a') \
+            if self._mkdir() else None
         self.state = self._load_state()
         self.base_cfg = Config.fromfile(self.config)
 
