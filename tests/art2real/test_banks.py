@@ -182,3 +182,33 @@ def test_meta_lists_banks_smaller_than_k(demo_banks):
     for s, banks in meta['banks'].items():
         for c, info in banks.items():
             assert (f'{s}/class{c}' in meta['small_banks']) == (info['rows'] < 5)
+
+
+def test_large_banks_get_the_compressed_default_index(tmp_path):
+    # Banks above exact_max_bytes get BANK_INDEX (PCA-R, IVF, 8-bit codes) with exact re-rank;
+    # smaller ones stay exact in the same build.
+    import faiss
+    folder = tmp_path / 'photos'
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        smooth = np.cumsum(rng.normal(0, 12, (48, 48, 3)), 1)
+        img = np.clip(128 + smooth - smooth.mean(), 0, 255).astype(np.uint8)
+        Image.fromarray(img).save(folder / f'p{i}.png')
+        labels = np.ones((48, 48), np.uint8)
+        labels[:, :8] = 2                                   # a small class 2 bank
+        Image.fromarray(labels).save(folder / f'p{i}_labels.png')
+    out = tmp_path / 'banks'
+    meta = build_banks(str(folder), str(out), scales='4:1', exact_max_bytes=1 << 19,
+                       logger=quiet, progress=False)
+    big, small = meta['banks']['4x4s1']['1'], meta['banks']['4x4s1']['2']
+    assert big['rows'] * 48 * 4 > 1 << 19 > small['rows'] * 48 * 4
+    banks = PatchBanks(str(out))
+    bank = banks.get(Scale(4, 1), 1)
+    assert not bank.exact and isinstance(faiss.downcast_index(
+        faiss.extract_index_ivf(bank.index)), faiss.IndexIVFScalarQuantizer)
+    assert banks.get(Scale(4, 1), 2).exact
+    rows = np.fromfile(out / big['bin'], dtype='<f4').reshape(-1, 48)
+    ids, cos = bank.search(rows[::500], 1)
+    assert (ids[:, 0] == np.arange(0, len(rows), 500)).mean() >= 0.95
+    np.testing.assert_allclose(cos[:, 0], 1.0, atol=1e-5)

@@ -33,8 +33,9 @@ def parse_args(argv=None):
     p.add_argument('--device', default='cpu')
     p.add_argument('--k', type=int, default=5, help='neighbours the loss uses (reports smaller banks)')
     p.add_argument('--index-factory', default=None,
-                   help='faiss factory string for banks too large for an exact index '
-                        '(default PCAR128,IVF<n>,PQ<m>; exact re-rank from the rows)')
+                   help='faiss factory string for banks too large for an exact index, with '
+                        'the placeholders {nlist} and {pca} (default PCAR{pca},IVF{nlist},SQ8, '
+                        'vidplugins.art2real.banks.BANK_INDEX; exact re-rank from the rows)')
     p.add_argument('--exact-max-mb', type=int, default=256,
                    help='banks up to this size get an exact (flat) index')
     p.add_argument('--strict', action='store_true', help='stop at the first bad photo')
@@ -43,7 +44,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    from vidplugins.art2real.banks import build_banks
+    from vidplugins.art2real.banks import BANK_INDEX, build_banks
 
     seg = dict(type=args.segmenter)
     if args.segmenter == 'labelmap':
@@ -62,7 +63,7 @@ def main(argv=None):
     try:
         meta = build_banks(args.photos, args.out, scales=args.scales, segmenter=seg,
                            threshold=args.threshold, k=args.k, strict=args.strict,
-                           index_factory=args.index_factory,
+                           index_factory=args.index_factory or BANK_INDEX,
                            exact_max_bytes=args.exact_max_mb << 20)
     except (FileNotFoundError, ValueError) as e:
         print(f'error: {e}', file=sys.stderr)

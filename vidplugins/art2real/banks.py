@@ -83,9 +83,12 @@ def _write_index(index, path):
     os.replace(tmp, path)
 
 
+#: Compressed index of large banks (see ``build_banks``).
+BANK_INDEX = 'PCAR{pca},IVF{nlist},SQ8'
+
 def build_banks(photos, out_dir: str, *, scales='4:4,8:5,16:6', segmenter=None,
                 threshold: float = 0.2, k: int = 5, checkpoint_every: int = 16,
-                exact_max_bytes: int = 256 << 20, index_factory: str | None = None,
+                exact_max_bytes: int = 256 << 20, index_factory: str | None = BANK_INDEX,
                 strict: bool = False, exclude_suffix: str | None = None, logger=print,
                 progress: bool = True) -> dict:
     """Build (or resume building) the banks of ``photos`` (a folder, a file or a list) in ``out_dir``.
@@ -95,6 +98,10 @@ def build_banks(photos, out_dir: str, *, scales='4:4,8:5,16:6', segmenter=None,
             ``(rgb, path) -> labels``; default label-map PNGs beside the photos.
         threshold: minimum fraction of a patch's pixels of a class (thesis: 20 %).
         k: neighbours the loss will ask for; banks with fewer rows are reported.
+        index_factory: faiss factory of banks larger than ``exact_max_bytes`` (placeholders
+            ``{nlist}``, ``{pca}``; see ``vidplugins.utils.knn.build_cosine_index``); default
+            PCA-R to 128 dims, IVF, 8-bit scalar codes (136 bytes a patch with its id), the
+            setting measured by ``benchmarks/bench_art2real.py``.
         strict: raise on the first unreadable / too small photo instead of counting a skip.
         exclude_suffix: file names ending so are not photos (default: the label-map suffix of
             a ``labelmap`` segmenter without ``label_dir``).
@@ -202,8 +209,10 @@ def build_banks(photos, out_dir: str, *, scales='4:4,8:5,16:6', segmenter=None,
                 _chmod(mpath + '.tmp.npy')
                 os.replace(mpath + '.tmp.npy', mpath)
                 rows = RawRows(osp.join(out_dir, rel), d, cache_bytes=0)
+                # A factory forces a compressed index: only for banks above exact_max_bytes.
+                big = n * d * 4 > exact_max_bytes
                 built = build_cosine_index(rows, mean, exact_max_bytes=exact_max_bytes,
-                                           factory=index_factory)
+                                           factory=index_factory if big else None)
                 _write_index(built.index, osp.join(out_dir, index_rel))
                 state['indexed'][rel] = dict(exact=bool(built.exact),
                                              seconds=round(time.time() - t0, 2))

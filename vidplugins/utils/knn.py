@@ -11,7 +11,6 @@ candidates. RAM therefore grows with the codes, not with the rows.
 from __future__ import annotations
 
 import math
-import os
 import os.path as osp
 from dataclasses import dataclass
 
@@ -32,8 +31,9 @@ def normalize_rows(x: np.ndarray, mean: np.ndarray | None = None) -> np.ndarray:
 class RawRows:
     """Read access to a raw float32 row file (``N x dim``).
 
-    ``take`` reads rows with ``os.pread`` instead of a memory map: mapped pages would count in the
-    process's resident memory, pread'd ones stay in the OS page cache. Files of at most
+    ``take`` gathers rows through a memory map opened for that call only: pages mapped for good
+    would accumulate in the process's resident memory, these leave it with the map (and stay in
+    the OS page cache). Files of at most
     ``cache_bytes`` are read into RAM once (small banks: training reads them every step).
     """
 
@@ -79,14 +79,14 @@ class RawRows:
             out[valid] = self._cache[ids[valid]]
             return out
         uniq, inverse = np.unique(ids[valid], return_inverse=True)
-        rows = np.empty((len(uniq), self.dim), dtype=np.float32)
-        fd = os.open(self.path, os.O_RDONLY)
-        try:
-            for i, r in enumerate(uniq.tolist()):
-                buf = os.pread(fd, self.row_bytes, r * self.row_bytes)
-                rows[i] = np.frombuffer(buf, dtype='<f4')
-        finally:
-            os.close(fd)
+        if uniq[-1] >= self.n:
+            raise IndexError(f'{self.path}: row {int(uniq[-1])} out of range ({self.n} rows)')
+        # A read-only map opened for this call and closed after it: the sorted rows are gathered
+        # in C, and the mapped pages leave the process when the map does (they stay in the OS
+        # page cache), so RAM holds only the rows asked for.
+        mm = np.memmap(self.path, dtype='<f4', mode='r', shape=(self.n, self.dim))
+        rows = np.array(mm[uniq])
+        del mm
         out[valid] = rows[inverse]
         return out
 
@@ -112,16 +112,20 @@ class CosineIndex:
             return ids, scores
         kc = max(k, self.candidates)
         _, cand = self.index.search(q, kc)
-        vecs = normalize_rows(self.rows.take(cand).reshape(-1, self.rows.dim), self.mean)
-        vecs = vecs.reshape(cand.shape + (self.rows.dim,))
-        cos = np.einsum('qcd,qd->qc', vecs, q)
-        cos[cand < 0] = -np.inf
-        order = np.argsort(-cos, axis=1, kind='stable')[:, :k]
-        ids = np.take_along_axis(cand, order, 1)
-        cos = np.take_along_axis(cos, order, 1)
-        if ids.shape[1] < k:  # pragma: no cover  (kc >= k always)
-            raise AssertionError
-        return ids, cos.astype(np.float32)
+        ids = np.empty((len(q), k), np.int64)
+        cos = np.empty((len(q), k), np.float32)
+        # Re-rank a block of queries at a time: the candidate rows of all queries at once would
+        # be Q x candidates x D floats (GBs for thousands of queries).
+        block = max(1, (32 << 20) // (4 * kc * self.rows.dim))
+        for s in range(0, len(q), block):
+            c = cand[s:s + block]
+            vecs = normalize_rows(self.rows.take(c).reshape(-1, self.rows.dim), self.mean)
+            sc = np.einsum('qcd,qd->qc', vecs.reshape(c.shape + (self.rows.dim,)), q[s:s + block])
+            sc[c < 0] = -np.inf
+            order = np.argsort(-sc, axis=1, kind='stable')[:, :k]
+            ids[s:s + block] = np.take_along_axis(c, order, 1)
+            cos[s:s + block] = np.take_along_axis(sc, order, 1)
+        return ids, cos
 
     def set_nprobe(self, nprobe: int) -> None:
         import faiss
@@ -154,7 +158,8 @@ def build_cosine_index(rows: RawRows, mean: np.ndarray, *, exact_max_bytes: int 
     """Build the index of ``rows`` (cosine after centring on ``mean``).
 
     Exact (``IndexFlatIP`` on the normalised rows) when they take at most ``exact_max_bytes``;
-    otherwise ``factory`` (default ``PCAR{p},IVF{nlist},PQ{m}``, ``p = min(D, 128)``) trained on
+    otherwise ``factory`` (default ``PCAR{p},IVF{nlist},PQ{m}``, ``p = min(D, 128)``; a given
+    factory may hold the placeholders ``{nlist}`` and ``{pca}`` for these two) trained on
     ``train_rows`` random rows (default ``max(65536, 32 nlist)``) and filled ``chunk_rows`` at a
     time, so peak RAM is the codes plus the training sample or one chunk. ``progress(done_rows)``
     is called after each chunk.
@@ -167,10 +172,11 @@ def build_cosine_index(rows: RawRows, mean: np.ndarray, *, exact_max_bytes: int 
     if exact:
         index = faiss.IndexFlatIP(d)
     else:
-        nlist = _nlist(n)
+        nlist, p = _nlist(n), min(d, 128)
         if factory is None:
-            p = min(d, 128)
             factory = f'PCAR{p},IVF{nlist},PQ{_pq_m(p)}'
+        else:   # placeholders sized for this bank: {nlist} lists, {pca} = min(D, 128) dims
+            factory = factory.format(nlist=nlist, pca=p)
         index = faiss.index_factory(d, factory, faiss.METRIC_INNER_PRODUCT)
         ivf = faiss.extract_index_ivf(index)
         ivf.cp.niter = 10   # enough for a coarse quantiser; the re-rank restores exactness
