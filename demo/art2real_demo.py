@@ -1,6 +1,7 @@
 """Art2Real on CPU: CycleGAN + contextual loss against patch banks vs plain CycleGAN.
 
     python demo/art2real_demo.py [--work-dir work_dirs/art2real_demo] [--epochs 6] [--seed 0]
+        [--train-images 48] [--size 64] [--cx-weight 0.1]
 
 1. Generates "paintings" (flat colour regions with brush-like strokes) and "photos" (the same
    four classes with photo-like texture) with their label maps
@@ -18,7 +19,6 @@
    (painting | CycleGAN | CycleGAN + CX | a real photo) to ``<work-dir>/art2real_demo_grid.png``.
 """
 import argparse
-import copy
 import json
 import os
 import os.path as osp
@@ -60,7 +60,7 @@ def prepare(work_dir, n_train=48, n_test=32, size=64, seed=0):
     return data, banks, feature_net
 
 
-def train(name, work_dir, data, banks, feature_net, epochs, seed, n_test):
+def train(name, work_dir, data, banks, feature_net, epochs, seed, n_test, cx_weight=None):
     from mmengine.config import Config
     from mmengine.runner import Runner
     cfg = Config.fromfile(CONFIGS[name])
@@ -69,6 +69,8 @@ def train(name, work_dir, data, banks, feature_net, epochs, seed, n_test):
         cfg[split].dataset.data_root = data
     if cfg.model.get('contextual_loss') is not None:
         cfg.model.contextual_loss.banks = banks
+        if cx_weight is not None:
+            cfg.model.contextual_loss.loss_weight = cx_weight
     for m in cfg.val_evaluator.metrics:
         m.inception_path = feature_net
         m.fake_nums = n_test
@@ -82,7 +84,6 @@ def train(name, work_dir, data, banks, feature_net, epochs, seed, n_test):
 
 
 def evaluate(models, data, banks_dir, feature_net):
-    from PIL import Image
     from vidplugins.art2real.banks import PatchBanks
     from vidplugins.art2real.contextual_loss import nearest_patch_distance
     from vidplugins.art2real.inference import translate_rgb
@@ -126,7 +127,7 @@ def save_grid(path, outputs, photos, n=6):
     os.chmod(path, 0o644)
 
 
-def run(work_dir, epochs=6, seed=0, n_train=48, n_test=32, size=64):
+def run(work_dir, epochs=6, seed=0, n_train=48, n_test=32, size=64, cx_weight=None):
     """Whole demo; returns the table ``{method: {patch_distance, mean_patch_distance, fid}}``."""
     import faiss
     import vidplugins.art2real  # noqa: F401
@@ -140,7 +141,8 @@ def run(work_dir, epochs=6, seed=0, n_train=48, n_test=32, size=64):
     models = {}
     for name in CONFIGS:
         torch.manual_seed(seed)
-        models[name] = train(name, work_dir, data, banks, feature_net, epochs, seed, n_test)
+        models[name] = train(name, work_dir, data, banks, feature_net, epochs, seed, n_test,
+                             cx_weight)
     rows, outputs, photos = evaluate(models, data, banks, feature_net)
     save_grid(osp.join(work_dir, 'art2real_demo_grid.png'), outputs, photos)
     return rows
@@ -163,8 +165,12 @@ def main():
     p.add_argument('--epochs', type=int, default=6)
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--train-images', type=int, default=48)
+    p.add_argument('--size', type=int, default=64, help='side of the generated images')
+    p.add_argument('--cx-weight', type=float, default=None,
+                   help='lambda of the contextual loss (default: the config\'s, 0.1 as the thesis)')
     args = p.parse_args()
-    rows = run(args.work_dir, epochs=args.epochs, seed=args.seed, n_train=args.train_images)
+    rows = run(args.work_dir, epochs=args.epochs, seed=args.seed, n_train=args.train_images,
+               size=args.size, cx_weight=args.cx_weight)
     print_table(rows, args.epochs * args.train_images)
     cx, plain = rows['CycleGAN + CX (Art2Real)'], rows['CycleGAN']
     closer = cx['mean_patch_distance'] < plain['mean_patch_distance'] and cx['fid'] < plain['fid']
