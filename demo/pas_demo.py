@@ -21,6 +21,9 @@ import vidplugins  # noqa: E402,F401
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO_CONFIG = osp.join(REPO, 'configs', 'pas', 'pas_r2plus1d-tiny_cpu-demo.py')
+#: B trains for the config's 8 epochs; every hypothesis and "without PAS" run for 3 (a budget
+#: in which training from scratch does not saturate while fine-tuning from R_{tau-1} keeps up).
+HYPOTHESIS_EPOCHS = 3
 
 
 def write_base_config(work_dir: str, data_root: str) -> str:
@@ -47,7 +50,8 @@ def run_demo(work_dir: str, max_parallel: int = 2, seed: int = 0, iterations: in
     base = write_base_config(work_dir, data_root)
     search = PASSearch(base, osp.join(work_dir, 'search'), LocalLauncher(),
                        ops=['s', 't', 'f', 'c', 'l'], iterations=iterations,
-                       max_parallel=max_parallel, without_pas=True)
+                       max_parallel=max_parallel, without_pas=True,
+                       hypothesis_options=[f'train_cfg.max_epochs={HYPOTHESIS_EPOCHS}'])
     return search.run()
 
 

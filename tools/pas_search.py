@@ -47,6 +47,8 @@ def parse_args():
     p.add_argument('--gpus-per-node', type=int, default=None)
     p.add_argument('--cfg-options', nargs='+', default=None,
                    help='passed to every tools/train.py job (key=value)')
+    p.add_argument('--hyp-cfg-options', nargs='+', default=None,
+                   help="passed to the hypotheses' (not B's) training jobs (key=value)")
     return p.parse_args()
 
 
@@ -66,7 +68,7 @@ def main():
         max_attempts=args.max_attempts, without_pas=args.without_pas,
         channel_init=args.channel_init, kd=not args.no_kd,
         teacher_train_mode=not args.teacher_eval, finetune=not args.no_finetune,
-        train_options=args.cfg_options)
+        train_options=args.cfg_options, hypothesis_options=args.hyp_cfg_options)
     state = search.run()
     hyps = state['hypotheses']
     print('chosen sequence: [' + ', '.join(state['chosen_ops']) + ']')

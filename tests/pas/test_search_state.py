@@ -88,7 +88,7 @@ def test_search_bookkeeping(tmp_path):
     # the chosen R_1 initialises the input-operator hypotheses of iteration 2 (lr / 10)
     cfg2 = Config.fromfile(hyps['iter2_t']['config'])
     assert cfg2.model.init_from.checkpoint == hyps['iter1_l']['student_checkpoint']
-    assert cfg2.optim_wrapper.optimizer.lr == pytest.approx(0.005)   # base lr 0.05 / 10
+    assert cfg2.optim_wrapper.optimizer.lr == pytest.approx(1e-4)   # base lr 1e-3 / 10
     assert 'init_from' not in Config.fromfile(hyps['iter2_c']['config']).model
     assert osp.isfile(osp.join(work, 'report.md')) and osp.isfile(
         osp.join(work, 'search_curve.png'))

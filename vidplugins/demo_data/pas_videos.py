@@ -2,8 +2,9 @@
 video-list layout where the class is visible in every frame while fine spatial detail carries it,
 so time is redundant (eps_t / eps_f lose nothing) and spatial resolution is not (eps_s blurs it).
 
-Each clip shows, on a noisy background of a random tint, a patch at a random place (drifting a
-pixel per frame) filled with a pattern of period 2 px whose *orientation* is the class:
+Each clip shows, on a noisy background of a random tint, a patch (28 of 32 px) at a random place
+(drifting a pixel every 4 frames) filled with a pattern of period 2 px whose *orientation* is the
+class:
 horizontal lines, vertical lines, a checkerboard, or diagonal lines. All four have the same
 mean, so a 1 / 1.4 antialiased resize turns every patch into the same flat grey. Every frame
 carries the full class evidence.
@@ -48,7 +49,7 @@ def pattern(cls: int, size: int) -> np.ndarray:
 
 
 def render_clip(rng: np.random.Generator, cls: int, size: int = 32, num_frames: int = 16,
-                patch: int = 14, noise: float = 40.0, contrast: float = 90.0) -> np.ndarray:
+                patch: int = 28, noise: float = 10.0, contrast: float = 90.0) -> np.ndarray:
     """(num_frames, size, size, 3) uint8 RGB frames of one clip of class ``cls``."""
     tint = rng.uniform(60, 190, size=3)
     y0, x0 = rng.integers(0, size - patch, size=2)

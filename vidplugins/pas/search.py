@@ -99,6 +99,8 @@ class PASSearch:
         kd, finetune, teacher_train_mode: Eq. 6.7, Sec. 6.1.4 and Table 6.8 options (Table 6.4
             ablations: ``kd=False`` or ``finetune=False``).
         train_options: extra ``--cfg-options`` for every training job.
+        hypothesis_options: extra ``--cfg-options`` for the training jobs of the hypotheses and
+            the "without PAS" runs only (not B's), e.g. a shorter schedule than B's.
     """
 
     def __init__(self, config: str, work_dir: str, launcher, ops: Sequence[str] = 'stfcl',
@@ -106,7 +108,8 @@ class PASSearch:
                  max_parallel: int = 1, base_checkpoint: Optional[str] = None,
                  max_attempts: int = 3, without_pas: bool = False, channel_init: str = 'scratch',
                  kd: bool = True, teacher_train_mode: bool = True, finetune: bool = True,
-                 train_options: Optional[List[str]] = None, poll_interval: float = 1.0):
+                 train_options: Optional[List[str]] = None, poll_interval: float = 1.0,
+                 hypothesis_options: Optional[List[str]] = None):
         self.config = osp.abspath(config)
         self.work_dir = osp.abspath(work_dir)
         self.launcher = launcher
@@ -122,6 +125,7 @@ class PASSearch:
         self.teacher_train_mode = teacher_train_mode
         self.finetune = finetune
         self.train_options = list(train_options or [])
+        self.hypothesis_options = list(hypothesis_options or [])
         self.poll_interval = poll_interval
         self.path = osp.join(self.work_dir, 'search.json')
         self.logger = MMLogger.get_instance(f'pas_search:{self.work_dir}', log_file=osp.join(
@@ -179,8 +183,10 @@ class PASSearch:
         if rec['stage'] == 'train':
             train = [osp.join(tools, 'train.py'), rec['config'], '--work-dir', rec['work_dir'],
                      '--resume']
-            if self.train_options:
-                train += ['--cfg-options'] + self.train_options
+            options = self.train_options + (
+                self.hypothesis_options if rec.get('kind') != 'base' else [])
+            if options:
+                train += ['--cfg-options'] + options
             cmd += train + ['--then']
         return cmd + test
 
