@@ -11,9 +11,21 @@ On the demo's base network and clips (demo/pas_demo.py), in the same run:
 Prints the job's wall time, the measurement time, and the overhead (job + measurement - training)
 as a ratio of the training time. Timings on a loaded machine are inflated; the ratio is measured
 within one run.
+
+    python benchmarks/bench_pas.py --from-search DIR
+
+reads a finished search instead (e.g. the demo's ``work_dirs/pas_demo/search``): per job, its wall
+time (launch to exit, ``job_seconds``), the training loop's own time inside it (mmengine's log,
+from "Checkpoints will be saved" to the last "Saving checkpoint"), and the rest: process start,
+imports, building, testing, plus the runner's FLOPs measurement and export
+(``measure_seconds``).
 """
 import argparse
+import datetime
+import glob
+import json
 import os.path as osp
+import re
 import shutil
 import sys
 import tempfile
@@ -24,11 +36,59 @@ sys.path.insert(0, REPO)
 sys.path.insert(0, osp.join(REPO, 'demo'))
 
 
+_STAMP = re.compile(r'^(?:\d{4}/)?(\d\d/\d\d \d\d:\d\d:\d\d) - mmengine - INFO - (.*)$')
+
+
+def training_seconds(work_dir: str) -> float:
+    """Seconds of the training loop(s) of a job, from mmengine's log files in ``work_dir``
+    (one ``<timestamp>/<timestamp>.log`` per run; a resumed job has several)."""
+    total = 0.0
+    for log in glob.glob(osp.join(work_dir, '2*', '2*.log')):
+        start = end = None
+        with open(log) as f:
+            for line in f:
+                m = _STAMP.match(line)
+                if not m:
+                    continue
+                t = datetime.datetime.strptime(m.group(1), '%m/%d %H:%M:%S')
+                if m.group(2).startswith('Checkpoints will be saved'):
+                    start = t
+                elif m.group(2).startswith('Saving checkpoint') and start is not None:
+                    end = t
+        if start is not None and end is not None:
+            total += (end - start).total_seconds()
+    return total
+
+
+def from_search(folder: str) -> int:
+    with open(osp.join(folder, 'search.json')) as f:
+        state = json.load(f)
+    rows = []
+    print(f'{"job":<16}{"job s":>8}{"train s":>9}{"measure s":>11}{"overhead s":>12}{"ratio":>7}')
+    for name, h in state['hypotheses'].items():
+        if h['status'] != 'done' or not h.get('job_seconds'):
+            continue
+        train = training_seconds(h['work_dir'])
+        over = h['job_seconds'] + h.get('measure_seconds', 0.0) - train
+        rows.append((train, over))
+        print(f'{name:<16}{h["job_seconds"]:>8.1f}{train:>9.1f}{h.get("measure_seconds", 0):>11.1f}'
+              f'{over:>12.1f}{over / max(train, 1e-9):>7.2f}')
+    if rows and sum(r[0] for r in rows) > 0:
+        train, over = map(sum, zip(*rows))
+        print(f'all {len(rows)} jobs: overhead {over:.1f} s = {over / train:.2f} x the training '
+              f'time ({train:.1f} s)')
+    return 0
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--work-dir', default=None, help='keep the files here (default: temporary)')
     p.add_argument('--epochs', type=int, default=6)
+    p.add_argument('--from-search', default=None,
+                   help='report the jobs of this finished search folder instead')
     args = p.parse_args(argv)
+    if args.from_search:
+        return from_search(args.from_search)
     import vidplugins  # noqa: F401
     from mmengine.config import Config
     from mmengine.runner import Runner
