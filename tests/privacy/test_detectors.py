@@ -332,3 +332,32 @@ def test_dlib_searches_large_frames_downscaled():
     assert hog.scale((2160, 3840)) == pytest.approx(0.5032, abs=1e-4)
     assert hog.smallest_face((2160, 3840)) == pytest.approx(80 / 0.5032, rel=1e-3)
     assert hog.scale((100, 100)) == pytest.approx(2.0)   # never above 80 / min_face
+
+
+def test_mtcnn_uncertain_band_needs_the_landmark_model():
+    """With verify='landmarks', an MTCNN box scoring in [min_score, verify_below) is kept only
+    when the face-mesh model finds a face on its crop; a box at or above verify_below is kept as
+    is (the auditor's rule: a blurred blob scored 0.90-0.96, every annotated face >= 0.997)."""
+    from vidplugins.privacy.detectors import MTCNNFaceDetector
+
+    class Net:
+        def detect(self, img):
+            return (np.array([[10, 10, 40, 40], [50, 10, 80, 40], [5, 50, 30, 75]], np.float32),
+                    np.array([0.995, 0.95, 0.85], np.float32))
+
+    class Mesh:
+        def __init__(self, found):
+            self.found, self.calls = found, 0
+
+        def process(self, crop):
+            assert crop.shape == (128, 128, 3)
+            self.calls += 1
+            return type('R', (), dict(multi_face_landmarks=[1] if self.found else None))()
+    frame = np.zeros((90, 90, 3), np.uint8)
+    for found, kept in ((False, [[10, 10, 40, 40]]), (True, [[10, 10, 40, 40], [50, 10, 80, 40]])):
+        det = MTCNNFaceDetector(min_score=0.9, verify='landmarks', verify_below=0.99)
+        det._model, det._model_mesh = Net(), Mesh(found)
+        out = det(frame)
+        assert out.boxes.tolist() == kept and det._model_mesh.calls == 1  # 0.85: below min_score
+    with pytest.raises(ValueError, match='verify'):
+        MTCNNFaceDetector(verify='eyes')

@@ -57,7 +57,7 @@ __all__ = ['Detections', 'MalformedDetections', 'PRIVACY_DETECTORS', 'build_dete
            'UnionDetector', 'sidecar_path', 'masks_from_probability',
            'box_iou', 'merge_overlapping', 'MTCNNFaceDetector', 'DlibFaceDetector',
            'FamilyUnionDetector', 'Disagreement', 'calibrated_scores', 'unmatched',
-           'FACE_DETECTOR', 'PERSON_CUE', 'BODY_DETECTOR']
+           'FACE_DETECTOR', 'PERSON_CUE', 'BODY_DETECTOR', 'landmarks_found']
 
 #: Registry of face / body detectors (``build_detector(dict(type='MediaPipeFaceDetector'))``).
 PRIVACY_DETECTORS = Registry('privacy detector', locations=[
@@ -266,6 +266,19 @@ class MediaPipeFaceDetector(BaseDetector):
         boxes, scores = merge_overlapping(np.asarray(boxes, np.float32),
                                           np.asarray(scores, np.float32), self.merge_iou)
         return Detections(boxes, np.clip(scores, 0, 1))
+
+
+def landmarks_found(mesh, frame: np.ndarray, box, size: int = 128) -> bool:
+    """Whether the face-mesh model ``mesh`` finds a face on the crop of ``box`` (x1, y1, x2, y2)
+    with 25 % context on each side, resized to ``size`` x ``size`` (small faces become large)."""
+    H, W = frame.shape[:2]
+    x1, y1, x2, y2 = (int(v) for v in box)
+    p = max(x2 - x1, y2 - y1) // 4
+    crop = frame[max(0, y1 - p):min(H, y2 + p), max(0, x1 - p):min(W, x2 + p)]
+    if crop.size == 0:
+        return False
+    crop = cv2.resize(crop, (size, size), interpolation=cv2.INTER_LINEAR)
+    return mesh.process(np.ascontiguousarray(crop)).multi_face_landmarks is not None
 
 
 @PRIVACY_DETECTORS.register_module()
@@ -643,13 +656,24 @@ class MTCNNFaceDetector(BaseDetector):
         threads: torch CPU threads while detecting (None: leave torch's setting). 1 by default:
             its many small convolutions gain nothing from more threads (10x less CPU time than 2
             threads on a loaded 2-core machine).
+        verify: ``'landmarks'``: a detection scoring below ``verify_below`` is kept only when
+            mediapipe's face-mesh landmark model also finds a face on its crop (25 % context,
+            upscaled to ``verify_size`` px), as :class:`CascadeFaceDetector` verifies its
+            candidates: in the uncertain band the two families must agree.
     """
 
     def __init__(self, min_face: int = 16, thresholds: Sequence[float] = (0.6, 0.7, 0.7),
-                 min_score: float = 0.7, factor: float = 0.709, threads: Optional[int] = 1):
+                 min_score: float = 0.7, factor: float = 0.709, threads: Optional[int] = 1,
+                 verify: Optional[str] = None, verify_below: float = 1.0,
+                 verify_size: int = 128):
         self.min_face, self.thresholds = int(min_face), [float(t) for t in thresholds]
         self.min_score, self.factor, self.threads = float(min_score), float(factor), threads
+        if verify not in (None, 'landmarks'):
+            raise ValueError(f"verify must be None or 'landmarks', got {verify!r}")
+        self.verify, self.verify_below, self.verify_size = verify, float(verify_below), \
+            int(verify_size)
         self._model = None
+        self._model_mesh = None
 
     def __call__(self, frame: np.ndarray) -> Detections:
         _check_frame(frame)
@@ -671,7 +695,18 @@ class MTCNNFaceDetector(BaseDetector):
         boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
         probs = np.asarray(probs, np.float32).reshape(-1)
         keep = probs >= self.min_score
+        if self.verify:
+            for k in np.nonzero(keep & (probs < self.verify_below))[0]:
+                keep[k] = self._verified(frame, boxes[k])
         return Detections(boxes[keep], np.clip(probs[keep], 0, 1))
+
+    def _verified(self, frame: np.ndarray, box: np.ndarray) -> bool:
+        """Face mesh finds a face on the crop of ``box`` (25 % context, ``verify_size`` px)."""
+        if self._model_mesh is None:
+            import mediapipe as mp
+            self._model_mesh = mp.solutions.face_mesh.FaceMesh(
+                static_image_mode=True, max_num_faces=1, min_detection_confidence=0.5)
+        return landmarks_found(self._model_mesh, frame, box, self.verify_size)
 
 
 @PRIVACY_DETECTORS.register_module()
