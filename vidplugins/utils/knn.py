@@ -71,14 +71,20 @@ class RawRows:
     def take(self, ids: np.ndarray) -> np.ndarray:
         """Rows ``ids`` (any shape, ``-1`` gives a zero row). ``ids.shape + (dim,)``"""
         ids = np.asarray(ids, dtype=np.int64)
-        out = np.zeros(ids.shape + (self.dim,), dtype=np.float32)
         valid = ids >= 0
         if not valid.any():
-            return out
+            return np.zeros(ids.shape + (self.dim,), dtype=np.float32)
         if self._cache is not None:
-            out[valid] = self._cache[ids[valid]]
-            return out
-        uniq, inverse = np.unique(ids[valid], return_inverse=True)
+            out = self._cache[np.where(valid, ids, 0)]
+        else:
+            uniq, inverse = np.unique(np.where(valid, ids, ids[valid].min()), return_inverse=True)
+            out = self._read_sorted(uniq)[inverse.reshape(ids.shape)]
+        if not valid.all():
+            out[~valid] = 0
+        return out
+
+    def _read_sorted(self, uniq: np.ndarray) -> np.ndarray:
+        """Rows of the sorted, distinct ids ``uniq`` ``(U,)`` read from the file. ``(U, dim)``"""
         if uniq[-1] >= self.n:
             raise IndexError(f'{self.path}: row {int(uniq[-1])} out of range ({self.n} rows)')
         # A read-only map opened for this call and closed after it: the sorted rows are gathered
@@ -87,8 +93,16 @@ class RawRows:
         mm = np.memmap(self.path, dtype='<f4', mode='r', shape=(self.n, self.dim))
         rows = np.array(mm[uniq])
         del mm
-        out[valid] = rows[inverse]
-        return out
+        return rows
+
+    def unique_rows(self, ids: np.ndarray):
+        """``(rows (U, dim), inverse)`` with ``rows[inverse] == take(ids)`` for ids >= 0: each
+        distinct row read once (re-ranking reads many candidates shared by queries)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        safe = np.where(ids >= 0, ids, 0)
+        uniq, inverse = np.unique(safe, return_inverse=True)
+        rows = self._cache[uniq] if self._cache is not None else self._read_sorted(uniq)
+        return rows, inverse.reshape(ids.shape)
 
 
 @dataclass
@@ -119,8 +133,9 @@ class CosineIndex:
         block = max(1, (32 << 20) // (4 * kc * self.rows.dim))
         for s in range(0, len(q), block):
             c = cand[s:s + block]
-            vecs = normalize_rows(self.rows.take(c).reshape(-1, self.rows.dim), self.mean)
-            sc = np.einsum('qcd,qd->qc', vecs.reshape(c.shape + (self.rows.dim,)), q[s:s + block])
+            rows, inverse = self.rows.unique_rows(c)
+            sc = np.matmul(normalize_rows(rows, self.mean)[inverse],         # (b, kc, D)
+                           q[s:s + block, :, None])[..., 0]
             sc[c < 0] = -np.inf
             order = np.argsort(-sc, axis=1, kind='stable')[:, :k]
             ids[s:s + block] = np.take_along_axis(c, order, 1)
