@@ -21,6 +21,7 @@
 The last line is JSON: {"bank": N, "speedup": x, "recall_at_1": r, "peak_rss_gb": g, ...}.
 """
 import argparse
+import functools
 import importlib.util
 import json
 import os
@@ -154,6 +155,11 @@ def factory(args, knn, n):
     return args.factory.format(nlist=knn._nlist(n))
 
 
+def mix_rows(pool, rng, c):
+    """``c`` rows, each a row of ``pool`` plus 0.3 times another. ``(c, D)``"""
+    return pool[rng.integers(0, len(pool), c)] + 0.3 * pool[rng.integers(0, len(pool), c)]
+
+
 def big_child(n, folder, args):
     """Runs in a child: write n rows, build, search; its max RSS is the measurement."""
     knn = load_knn()
@@ -164,9 +170,8 @@ def big_child(n, folder, args):
     pool = (rng.standard_normal((65536, 32)).astype(np.float32) @ basis
             + 0.05 * rng.standard_normal((65536, 768)).astype(np.float32))
     path = osp.join(folder, 'big.bin')
-    write_rows(path, n, lambda c: pool[rng.integers(0, len(pool), c)]
-               + 0.3 * pool[rng.integers(0, len(pool), c)])
-    del pool
+    write_rows(path, n, functools.partial(mix_rows, pool, rng))
+    del pool                                   # out of the RAM measured from here on
     rows = knn.RawRows(path, 768, cache_bytes=0)
     mean = np.zeros(768, np.float32)
     t0 = time.time()
