@@ -31,9 +31,9 @@ def normalize_rows(x: np.ndarray, mean: np.ndarray | None = None) -> np.ndarray:
 class RawRows:
     """Read access to a raw float32 row file (``N x dim``).
 
-    ``take`` gathers rows through a memory map opened for that call only: pages mapped for good
-    would accumulate in the process's resident memory, these leave it with the map (and stay in
-    the OS page cache). Files of at most
+    ``take`` gathers rows through memory maps of one 64 MB window at a time, each closed after
+    use: mapped pages count in the process's resident memory while mapped (the OS page cache
+    keeps them afterwards). Files of at most
     ``cache_bytes`` are read into RAM once (small banks: training reads them every step).
     """
 
@@ -87,12 +87,19 @@ class RawRows:
         """Rows of the sorted, distinct ids ``uniq`` ``(U,)`` read from the file. ``(U, dim)``"""
         if uniq[-1] >= self.n:
             raise IndexError(f'{self.path}: row {int(uniq[-1])} out of range ({self.n} rows)')
-        # A read-only map opened for this call and closed after it: the sorted rows are gathered
-        # in C, and the mapped pages leave the process when the map does (they stay in the OS
-        # page cache), so RAM holds only the rows asked for.
-        mm = np.memmap(self.path, dtype='<f4', mode='r', shape=(self.n, self.dim))
-        rows = np.array(mm[uniq])
-        del mm
+        # Read-only maps of one 64 MB window of the file at a time, each closed after use: the
+        # sorted rows are gathered in C, and the process never holds more than one window's
+        # mapped pages (the kernel maps page-cache neighbours of every touched page, so a map
+        # of the whole file would count most of it in the resident memory).
+        window = max(1, (64 << 20) // self.row_bytes)
+        rows = np.empty((len(uniq), self.dim), dtype=np.float32)
+        bounds = np.searchsorted(uniq, np.arange(0, self.n + window, window))
+        for w in np.flatnonzero(np.diff(bounds)):
+            start, a, b = int(w) * window, bounds[w], bounds[w + 1]
+            mm = np.memmap(self.path, dtype='<f4', mode='r', offset=start * self.row_bytes,
+                           shape=(min(window, self.n - start), self.dim))
+            rows[a:b] = mm[uniq[a:b] - start]
+            del mm
         return rows
 
     def unique_rows(self, ids: np.ndarray):
