@@ -206,7 +206,12 @@ def build_cosine_index(rows: RawRows, mean: np.ndarray, *, exact_max_bytes: int 
             ivf.pq.cp.niter = 10
         if train_rows is None:
             train_rows = max(65536, 32 * ivf.nlist)
-        index.train(normalize_rows(rows.sample(min(n, train_rows), seed), mean))
+        # Centred and normalised in place: one copy of the sample in RAM, not three.
+        sample = rows.sample(min(n, train_rows), seed)
+        sample -= np.asarray(mean, np.float32)
+        sample /= np.maximum(np.linalg.norm(sample, axis=1, keepdims=True), 1e-12)
+        index.train(sample)
+        del sample
     for start, chunk in rows.chunks(chunk_rows):
         index.add(normalize_rows(chunk, mean))
         if progress is not None:
