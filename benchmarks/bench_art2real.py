@@ -167,10 +167,11 @@ def big_child(n, folder, args):
     basis = rng.standard_normal((32, 768)).astype(np.float32) / 8
     # Rows: sums of two rows of a pool of low-rank + noise rows (drawing 768 normals per row
     # takes longer than building the index).
-    pool = (rng.standard_normal((65536, 32)).astype(np.float32) @ basis
-            + 0.05 * rng.standard_normal((65536, 768)).astype(np.float32))
+    # Small pool and chunks: the rows' generation must not set the peak RAM measured here.
+    pool = (rng.standard_normal((16384, 32)).astype(np.float32) @ basis
+            + 0.05 * rng.standard_normal((16384, 768)).astype(np.float32))
     path = osp.join(folder, 'big.bin')
-    write_rows(path, n, functools.partial(mix_rows, pool, rng))
+    write_rows(path, n, functools.partial(mix_rows, pool, rng), chunk=8192)
     del pool                                   # out of the RAM measured from here on
     rows = knn.RawRows(path, 768, cache_bytes=0)
     mean = np.zeros(768, np.float32)
