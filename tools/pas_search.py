@@ -3,6 +3,7 @@
     python tools/pas_search.py CONFIG --work-dir DIR [--ops s,t,f,c,l] [--iterations 5]
         [--target-gflops G] [--launcher local|slurm] [--max-parallel N]
         [--base-checkpoint CKPT] [--without-pas] [--channel-init scratch|slice]
+        [--slice-importance l1|l2]
 
 Each hypothesis is ``DIR/iter<tau>_<op>/config.py`` trained by tools/train.py and tested by
 tools/test.py; state in ``DIR/search.json``. Kill it at any time and run the same command again to
@@ -36,7 +37,10 @@ def parse_args():
     p.add_argument('--without-pas', action='store_true',
                    help='also train each chosen architecture with CE from scratch (Table 6.2)')
     p.add_argument('--channel-init', choices=['scratch', 'slice'], default='scratch',
-                   help='c / l hypotheses: random (thesis) or a slice of the previous weights')
+                   help='c / l hypotheses: random (thesis) or a slice of the previous weights '
+                   '(channels chosen by torch-pruning, kept blocks keep their weights)')
+    p.add_argument('--slice-importance', choices=['l1', 'l2'], default='l1',
+                   help='--channel-init slice: group magnitude that ranks the channels kept')
     p.add_argument('--no-kd', action='store_true', help='CE only (Table 6.4 ablation)')
     p.add_argument('--no-finetune', action='store_true',
                    help='random init for every hypothesis (Table 6.4 ablation)')
@@ -66,7 +70,8 @@ def main():
         iterations=args.iterations, target_gflops=args.target_gflops,
         max_parallel=args.max_parallel, base_checkpoint=args.base_checkpoint,
         max_attempts=args.max_attempts, without_pas=args.without_pas,
-        channel_init=args.channel_init, kd=not args.no_kd,
+        channel_init=args.channel_init, slice_importance=args.slice_importance,
+        kd=not args.no_kd,
         teacher_train_mode=not args.teacher_eval, finetune=not args.no_finetune,
         train_options=args.cfg_options, hypothesis_options=args.hyp_cfg_options)
     state = search.run()

@@ -100,8 +100,10 @@ class PASDistiller(BaseModel):
             statistics) while computing soft targets (Table 6.8: True).
         init_from: adaptive fine-tuning (Sec. 6.1.4): ``dict(checkpoint=..., prefix='',
             mode='load' | 'slice')``: R_{tau-1}'s weights loaded into R (``'load'``: every shape
-            must match, input operators) or sliced into it (``'slice'``: channel / layer
-            operators); None: random initialisation.
+            must match: input operators, and the importance-ordered slices that
+            ``slicing.slice_checkpoint`` writes for channel / layer operators) or the leading
+            slice of every tensor taken here (``'slice'``: first channels, first blocks; the
+            fallback where torch-pruning cannot trace a backbone); None: random initialisation.
     """
 
     def __init__(self, student: dict, teacher: dict, teacher_ckpt: Optional[str] = None,

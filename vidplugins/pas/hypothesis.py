@@ -28,7 +28,8 @@ FINETUNE_LR_FACTOR = 0.1
 
 def init_mode(op: str, channel_init: str = 'scratch') -> str:
     """Sec. 6.1.4: ``'load'`` (R_{tau-1}'s weights) when every operator of the step keeps the
-    weight shapes (s, t, f); else ``channel_init``: ``'scratch'`` (the thesis) or ``'slice'``."""
+    weight shapes (s, t, f); else ``channel_init``: ``'scratch'`` (the thesis) or ``'slice'``
+    (R_{tau-1} pruned to the hypothesis by torch-pruning, ``slicing.py``)."""
     if all(o in INPUT_OPERATORS for o in op.split('+')):
         return 'load'
     if channel_init not in ('scratch', 'slice'):
@@ -43,7 +44,8 @@ def _train_pipeline(cfg: Config):
 
 def training_delta(arch: Config, base: Config, base_ckpt: str, ops: Sequence[str], op: str,
                    parent_ckpt: Optional[str], kd: bool = True, channel_init: str = 'scratch',
-                   teacher_train_mode: bool = True, finetune: bool = True) -> dict:
+                   teacher_train_mode: bool = True, finetune: bool = True,
+                   init_checkpoint: Optional[str] = None) -> dict:
     """Changes that turn the network config ``arch`` (= eps_op(R_{tau-1}), ``ops`` the whole
     sequence from B) into its PAS training config.
 
@@ -52,8 +54,15 @@ def training_delta(arch: Config, base: Config, base_ckpt: str, ops: Sequence[str
         parent_ckpt: R_{tau-1}'s student checkpoint (recognizer keys), None for tau = 1 with B.
         kd: Eq. 6.7 (False: CE only, Tables 6.2 / 6.4).
         finetune: adaptive initialisation (False: random init, Table 6.4).
+        init_checkpoint: with ``channel_init='slice'`` on a c / l step, the recognizer
+            checkpoint sliced from R_{tau-1} for exactly this network
+            (``slicing.slice_checkpoint``), loaded strictly.
     """
     mode = init_mode(op, channel_init) if finetune and parent_ckpt else 'scratch'
+    if mode == 'slice' and not init_checkpoint:
+        raise ValueError('channel_init="slice": init_checkpoint (R_{tau-1} sliced to this '
+                         'network, vidplugins.pas.slicing.slice_checkpoint) is required')
+    init_ckpt = init_checkpoint if mode == 'slice' else parent_ckpt
     delta: dict = {}
     imports = list(arch.get('custom_imports', {}).get('imports', []))
     if 'vidplugins.pas' not in imports:
@@ -74,14 +83,12 @@ def training_delta(arch: Config, base: Config, base_ckpt: str, ops: Sequence[str
                               temperature=TEMPERATURE),
             teacher_train_mode=teacher_train_mode)
         if mode != 'scratch':
-            model['init_from'] = dict(checkpoint=parent_ckpt, prefix='', mode=mode)
+            model['init_from'] = dict(checkpoint=init_ckpt, prefix='', mode='load')
         delta['model'] = model
         path, _ = _dataset_with_pipeline(arch.train_dataloader.dataset)
         delta['train_dataloader'] = dict(dataset=_nest(path, dict(pipeline=base_pipeline)))
-    elif mode == 'load':
-        delta['load_from'] = parent_ckpt
-    elif mode == 'slice':
-        raise ValueError('channel_init="slice" needs kd=True (PASDistiller loads the slice)')
+    elif mode != 'scratch':
+        delta['load_from'] = init_ckpt
     if mode != 'scratch':
         lr = base.optim_wrapper.optimizer.lr * FINETUNE_LR_FACTOR
         delta['optim_wrapper'] = dict(optimizer=dict(lr=lr))
@@ -104,9 +111,24 @@ def write_config(path: str, base_rel: str, delta: dict, comment: str) -> None:
 
 def write_training_config(arch_path: str, path: str, base: Config, base_ckpt: str,
                           ops: Sequence[str], op: str, parent_ckpt: Optional[str],
+                          parent_arch: Optional[str] = None, slice_importance: str = 'l1',
                           **kwargs) -> Config:
-    """Write the training config of a hypothesis next to its arch config; return it loaded."""
+    """Write the training config of a hypothesis next to its arch config; return it loaded.
+
+    With ``channel_init='slice'`` on a c / l step, R_{tau-1} (``parent_arch``, weights
+    ``parent_ckpt``) is first sliced to this network (``slice_importance``: ``'l1'`` / ``'l2'``
+    group magnitude) into ``init_slice.pth`` next to ``path``, which the config loads."""
     arch = Config.fromfile(arch_path)
+    finetune = kwargs.get('finetune', True)
+    if finetune and parent_ckpt and init_mode(op, kwargs.get('channel_init', 'scratch')) == \
+            'slice':
+        if not parent_arch:
+            raise ValueError(f'{path}: channel_init="slice" needs parent_arch (the config of '
+                             'R_{tau-1})')
+        from .slicing import slice_checkpoint
+        kwargs['init_checkpoint'] = osp.join(osp.dirname(osp.abspath(path)), 'init_slice.pth')
+        slice_checkpoint(parent_arch, parent_ckpt, arch, kwargs['init_checkpoint'],
+                         slice_importance)
     delta = training_delta(arch, base, base_ckpt, ops, op, parent_ckpt, **kwargs)
     rel = osp.relpath(osp.abspath(arch_path), osp.dirname(osp.abspath(path)))
     write_config(path, rel, delta, f'PAS training of {" -> ".join(ops) or "B"} '

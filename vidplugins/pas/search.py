@@ -95,7 +95,10 @@ class PASSearch:
         max_attempts: tries of a job before it is reported failed.
         without_pas: also train each chosen architecture with CE from scratch (Table 6.2,
             the "without PAS" line of Fig. 6.3).
-        channel_init: ``'scratch'`` (thesis) or ``'slice'`` for c / l hypotheses.
+        channel_init: ``'scratch'`` (thesis) or ``'slice'`` for c / l hypotheses: R_{tau-1}
+            pruned to the hypothesis's widths by torch-pruning (``slicing.py``), written to
+            ``iter<tau>_<op>/init_slice.pth`` when the hypothesis is created.
+        slice_importance: ``'l1'`` / ``'l2'`` group magnitude of the channels a slice keeps.
         kd, finetune, teacher_train_mode: Eq. 6.7, Sec. 6.1.4 and Table 6.8 options (Table 6.4
             ablations: ``kd=False`` or ``finetune=False``).
         train_options: extra ``--cfg-options`` for every training job.
@@ -109,7 +112,7 @@ class PASSearch:
                  max_attempts: int = 3, without_pas: bool = False, channel_init: str = 'scratch',
                  kd: bool = True, teacher_train_mode: bool = True, finetune: bool = True,
                  train_options: Optional[List[str]] = None, poll_interval: float = 1.0,
-                 hypothesis_options: Optional[List[str]] = None):
+                 hypothesis_options: Optional[List[str]] = None, slice_importance: str = 'l1'):
         self.config = osp.abspath(config)
         self.work_dir = osp.abspath(work_dir)
         self.launcher = launcher
@@ -121,6 +124,7 @@ class PASSearch:
         self.max_attempts = int(max_attempts)
         self.without_pas = without_pas
         self.channel_init = channel_init
+        self.slice_importance = slice_importance
         self.kd = kd
         self.teacher_train_mode = teacher_train_mode
         self.finetune = finetune
@@ -302,7 +306,8 @@ class PASSearch:
                 continue
             write_training_config(
                 fields['arch'], fields['config'], self.base_cfg, base['checkpoint'], ops, op,
-                parent['student_checkpoint'], kd=self.kd, channel_init=self.channel_init,
+                parent['student_checkpoint'], parent_arch=parent['arch'],
+                slice_importance=self.slice_importance, kd=self.kd, channel_init=self.channel_init,
                 teacher_train_mode=self.teacher_train_mode, finetune=self.finetune)
             self._record(name, **fields)
             step['members'].append(name)
