@@ -3,13 +3,18 @@
 MediaPipe selfie segmentation is a one-person model: on a street or a basketball court it masks
 one or two people and leaves the rest. :class:`MultiPersonSegmenter` instead
 
-1. finds person boxes with a multi-person detector (OpenCV HOG people detector by default, upscaled
-   so small people reach its 64 x 128 window; any mmdet model when given);
+1. finds person boxes with multi-person detectors, by default the union of BlazePose's person
+   detector (:class:`BlazePosePersonDetector`, on the whole frame and overlapping tiles; it also
+   gives each person's head box) and OpenCV's HOG people detector (upscaled so small people reach
+   its 64 x 128 window); any mmdet model when given;
 2. runs the segmenter on each person's crop (each crop has one person, what the model is made for)
    and keeps its mask inside the crop; when the mask covers less than ``min_fill`` of the box, the
-   box itself is the person's mask (covering, not trusting an empty mask);
-3. adds the segmenter's components on the whole frame (close-ups a window detector misses);
-4. always adds the face pass (``faces``: the face level's detector), enlarged boxes rasterised as
+   box itself is the person's mask (covering, not trusting an empty mask: fail-closed);
+3. obfuscates the head box of every person the pose detector found (what the face level's head
+   fallback does for a person without a face box; here for every person: a mask per crop may miss
+   a head); a pose detection in the unsure band gets its head box only, not a body box;
+4. adds the segmenter's components on the whole frame (close-ups a window detector misses);
+5. always adds the face pass (``faces``: the face level's detector), enlarged boxes rasterised as
    masks: body level hides at least everything face level does.
 
 Every instance's score is put on the anonymiser's common scale
@@ -21,44 +26,235 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from .detectors import (PRIVACY_DETECTORS, BaseDetector, Detections, _check_frame, build_detector,
-                        calibrated_scores, masks_from_probability)
+from .detectors import (PRIVACY_DETECTORS, BaseDetector, Detections, MalformedDetections,
+                        _check_frame, box_iou, build_detector, calibrated_scores,
+                        masks_from_probability)
 from .obfuscation import boxes_to_mask
+from .tiling import tile_windows
 
-__all__ = ['MultiPersonSegmenter']
+__all__ = ['MultiPersonSegmenter', 'BlazePosePersonDetector', 'pose_person_box',
+           'group_by_head', 'person_windows']
+
+#: mediapipe's pose-detection subgraph (its ``pose_detection_cpu`` graph, registered in the
+#: mediapipe library): 224 x 224 letterboxed input in [-1, 1], BlazePose's SSD anchors (2254),
+#: sigmoid scores >= 0.5, letterbox removal and weighted NMS (IoU 0.3), no cap on the number of
+#: people. Each detection is the person's head box plus 4 keypoints: hip centre, a point on the
+#: circle around the whole body, shoulder centre, a point on the circle around the upper body.
+_POSE_GRAPH = """
+input_stream: "image"
+output_stream: "detections"
+node {
+  calculator: "PoseDetectionCpu"
+  input_stream: "IMAGE:image"
+  output_stream: "DETECTIONS:detections"
+}
+"""
+
+
+def pose_person_box(hip: Sequence[float], circle: Sequence[float], head: Sequence[float],
+                    scale: float = 1.0, width: float = 0.6) -> np.ndarray:
+    """Person box of a pose detection. BlazePose's detector gives the hip centre and a point on
+    the circle around the whole body (radius ``r``, pointing from the hips to the head): the body
+    is the rectangle of half-length ``scale * r`` along that axis and half-width ``width * r``
+    across it, centred on the hips; its axis-aligned box, grown to hold the head box too. Points
+    ``(x, y)``, head ``(x1, y1, x2, y2)``, all in pixels -> ``(4,)``."""
+    hip, circle = np.asarray(hip, np.float64), np.asarray(circle, np.float64)
+    axis = circle - hip
+    r = float(np.hypot(*axis))
+    u = axis / r if r > 0 else np.array([0.0, -1.0])
+    v = np.array([-u[1], u[0]])
+    corners = np.array([hip + a * scale * r * u + b * width * r * v
+                        for a in (-1, 1) for b in (-1, 1)])
+    box = np.concatenate([corners.min(0), corners.max(0)]).astype(np.float32)
+    box[:2] = np.minimum(box[:2], np.asarray(head[:2], np.float32))
+    box[2:] = np.maximum(box[2:], np.asarray(head[2:], np.float32))
+    return box
+
+
+def group_by_head(heads: np.ndarray, persons: np.ndarray, scores: np.ndarray,
+                  iou: float = 0.3):
+    """Merge detections of one person found in several windows: highest score first, every
+    detection whose head box overlaps a kept one's by IoU > ``iou`` joins it (head and person
+    boxes become the unions, score the larger). ``(N, 4), (N, 4), (N,) -> (K, 4), (K, 4), (K,)``.
+    """
+    heads = np.asarray(heads, np.float32).reshape(-1, 4)
+    persons = np.asarray(persons, np.float32).reshape(-1, 4)
+    scores = np.asarray(scores, np.float32).reshape(-1)
+    order = list(np.argsort(-scores, kind='stable'))
+    oh, op, os_ = [], [], []
+    while order:
+        i = order.pop(0)
+        h, p = heads[i].copy(), persons[i].copy()
+        ov = box_iou(heads[i], heads[order])[0] if order else np.zeros(0)
+        rest = []
+        for j, o in zip(order, ov):
+            if o > iou:
+                h[:2], h[2:] = np.minimum(h[:2], heads[j, :2]), np.maximum(h[2:], heads[j, 2:])
+                p[:2], p[2:] = np.minimum(p[:2], persons[j, :2]), np.maximum(p[2:], persons[j, 2:])
+            else:
+                rest.append(j)
+        order = rest
+        oh.append(h)
+        op.append(p)
+        os_.append(scores[i])
+    return (np.asarray(oh, np.float32).reshape(-1, 4), np.asarray(op, np.float32).reshape(-1, 4),
+            np.asarray(os_, np.float32))
+
+
+def person_windows(h: int, w: int, tile_frac: float = 0.5, min_tile: int = 224,
+                   overlap: float = 0.5) -> list[tuple[int, int, int, int]]:
+    """The whole frame, then square tiles of side ``max(min_tile, tile_frac * min(h, w))``
+    overlapping by ``overlap`` of their side (the detector's 224 px input sees a person of a tile
+    at 224 / side of its size: at 960x540, 0.83x instead of 0.23x for the whole frame)."""
+    windows = [(0, 0, int(w), int(h))]
+    side = int(max(min_tile, round(tile_frac * min(h, w))))
+    if side < max(h, w):
+        windows += [t for t in tile_windows(h, w, side, int(overlap * side))
+                    if t != (0, 0, int(w), int(h))]
+    return windows
+
+
+@PRIVACY_DETECTORS.register_module()
+class BlazePosePersonDetector(BaseDetector):
+    """Multi-person person boxes and head boxes from BlazePose's person detector (the
+    ``pose_detection.tflite`` that ships in the mediapipe wheel), run through mediapipe's own
+    pose-detection graph (anchors, decoding and NMS as mediapipe does them) on the whole frame and
+    on overlapping tiles (:func:`person_windows`); the detections of all windows are grouped per
+    person by their head boxes (:func:`group_by_head`).
+
+    The detector finds a person by the head and predicts the circle around the whole body, so it
+    finds people seen from behind, seated, cut by the frame border or on a bicycle, where a
+    full-body window detector (HOG) does not. Returns person boxes (:func:`pose_person_box`) with
+    the detector's scores (>= 0.5); ``last_heads`` holds the ``(N, 4)`` head boxes of the same
+    people.
+
+    Args:
+        tile_frac, min_tile, overlap: tiles, see :func:`person_windows` (``tile_frac=None``: the
+            whole frame only).
+        scale, width: person box half-length along the body axis and half-width across it, in
+            units of the body-circle radius (:func:`pose_person_box`).
+        merge_iou: head boxes of different windows overlapping more than this are one person.
+    """
+
+    def __init__(self, tile_frac: Optional[float] = 0.5, min_tile: int = 224,
+                 overlap: float = 0.5, scale: float = 1.0, width: float = 0.6,
+                 merge_iou: float = 0.3):
+        self.tile_frac, self.min_tile, self.overlap = tile_frac, int(min_tile), float(overlap)
+        self.scale, self.width, self.merge_iou = float(scale), float(width), float(merge_iou)
+        self.last_heads = np.zeros((0, 4), np.float32)
+        self._model = None
+
+    def windows(self, shape: Sequence[int]) -> list[tuple[int, int, int, int]]:
+        h, w = int(shape[0]), int(shape[1])
+        if self.tile_frac is None:
+            return [(0, 0, w, h)]
+        return person_windows(h, w, self.tile_frac, self.min_tile, self.overlap)
+
+    def _build(self):
+        from google.protobuf import text_format
+        from mediapipe.framework import calculator_pb2
+        from mediapipe.python.solution_base import SolutionBase
+        cfg = text_format.Parse(_POSE_GRAPH, calculator_pb2.CalculatorGraphConfig())
+        return SolutionBase(graph_config=cfg, outputs=['detections'])
+
+    def detect_window(self, img: np.ndarray):
+        """``(h, w, 3)`` uint8 -> head boxes (N, 4), person boxes (N, 4), scores (N,) in pixels
+        of ``img``."""
+        if self._model is None:
+            self._model = self._build()
+        h, w = img.shape[:2]
+        heads, persons, scores = [], [], []
+        for d in self._model.process({'image': np.ascontiguousarray(img)}).detections or []:
+            bb, kp = d.location_data.relative_bounding_box, d.location_data.relative_keypoints
+            if len(kp) < 2:
+                raise MalformedDetections(f'pose detection with {len(kp)} keypoints (need 2)')
+            head = np.array([bb.xmin * w, bb.ymin * h, (bb.xmin + bb.width) * w,
+                             (bb.ymin + bb.height) * h], np.float32)
+            heads.append(head)
+            persons.append(pose_person_box((kp[0].x * w, kp[0].y * h),
+                                           (kp[1].x * w, kp[1].y * h), head, self.scale,
+                                           self.width))
+            scores.append(float(d.score[0]))
+        return (np.asarray(heads, np.float32).reshape(-1, 4),
+                np.asarray(persons, np.float32).reshape(-1, 4), np.asarray(scores, np.float32))
+
+    def __call__(self, frame: np.ndarray) -> Detections:
+        _check_frame(frame)
+        H, W = frame.shape[:2]
+        heads, persons, scores = [], [], []
+        for x1, y1, x2, y2 in self.windows(frame.shape):
+            hb, pb, sc = self.detect_window(frame[y1:y2, x1:x2])
+            off = np.array([x1, y1, x1, y1], np.float32)
+            heads.append(hb + off)
+            persons.append(pb + off)
+            scores.append(sc)
+        hb, pb, sc = group_by_head(np.concatenate(heads), np.concatenate(persons),
+                                   np.concatenate(scores), self.merge_iou)
+        lim = np.array([W, H, W, H], np.float32)
+        self.last_heads = np.clip(hb, 0, lim)
+        return Detections(np.clip(pb, 0, lim), np.clip(sc, 0, 1))
+
+
+#: Default person detectors of the body level: BlazePose's person detector on the whole frame and
+#: tiles (finds people by the head: back views, seated, cut by the border) united with OpenCV's
+#: HOG people detector on the frame resized to an 800 px longer side (upright full bodies).
+PERSON_DETECTORS = [dict(type='BlazePosePersonDetector'),
+                    dict(type='HOGPeopleDetector', target_side=800, scale=1.1, min_score=0.0)]
+#: their ``(unsure, accept)`` on their own scales (BlazePose: its sigmoid score, which mediapipe's
+#: graph returns from 0.5 up; HOG: sigmoid of the SVM margin)
+PERSON_THRESHOLDS = [(0.5, 0.6), (0.55, 0.7)]
 
 
 @PRIVACY_DETECTORS.register_module()
 class MultiPersonSegmenter(BaseDetector):
-    """Person boxes -> one mask per person crop, plus whole-frame segments, plus the face pass.
+    """Person boxes -> one mask per person crop, head boxes, whole-frame segments, the face pass.
 
     Args:
-        persons: person box detector config (COCO person boxes; default OpenCV HOG, upscaled).
-        person_thresholds: its ``(unsure, accept)`` on its own score scale.
+        persons: person box detector config(s) (one dict / object or a list, all united; default
+            :data:`PERSON_DETECTORS`). A member with a ``last_heads`` attribute (``(N, 4)`` head
+            boxes after each call, :class:`BlazePosePersonDetector`) also gets its heads
+            obfuscated.
+        person_thresholds: ``(unsure, accept)`` on each member's own score scale: one pair for
+            all members or one per member.
         segmenter_min_score: probability threshold of the selfie-segmentation masks.
         crop_margin: each person box grows by this fraction per side before segmenting its crop.
         min_fill: a crop mask covering less than this share of the person box is replaced by the
             box.
+        head_enlarge: enlargement of each head box (fraction of its side per end).
         faces: face detector config (None: no face pass); its scores are already on the common
             scale.
         face_enlarge: enlargement of each face box (as the face level's ``enlarge``).
         whole_frame: also segment the whole frame (selfie segmentation components).
+
+    After each call ``last_counts`` gives the number of accepted people per member and of head
+    boxes added.
     """
     gives_masks = True
 
-    def __init__(self, persons: Optional[dict] = None,
-                 person_thresholds: Sequence[float] = (0.55, 0.7),
+    def __init__(self, persons=None, person_thresholds: Optional[Sequence] = None,
                  segmenter_min_score: float = 0.3, crop_margin: float = 0.1,
-                 min_fill: float = 0.15, faces=None, face_enlarge: float = 0.15,
-                 whole_frame: bool = True, dilate: int = 3):
-        self.persons = build_detector(persons or dict(
-            type='HOGPeopleDetector', target_side=800, scale=1.1, min_score=0.0))
-        self.person_thresholds = tuple(float(t) for t in person_thresholds)
+                 min_fill: float = 0.15, head_enlarge: float = 0.25, faces=None,
+                 face_enlarge: float = 0.15, whole_frame: bool = True, dilate: int = 3):
+        members = PERSON_DETECTORS if persons is None else persons
+        if isinstance(members, dict) or callable(members):
+            members = [members]
+        self.persons = [build_detector(d) for d in members]
+        if person_thresholds is None:
+            person_thresholds = PERSON_THRESHOLDS if persons is None else (0.55, 0.7)
+        th = list(person_thresholds)
+        if len(th) == 2 and not isinstance(th[0], (list, tuple)):
+            th = [th] * len(self.persons)
+        if len(th) != len(self.persons):
+            raise ValueError(f'MultiPersonSegmenter: {len(self.persons)} person detectors but '
+                             f'{len(th)} (unsure, accept) pairs')
+        self.person_thresholds = [(float(u), float(a)) for u, a in th]
         self.segmenter_min_score = float(segmenter_min_score)
         self.crop_margin, self.min_fill = float(crop_margin), float(min_fill)
+        self.head_enlarge = float(head_enlarge)
         self.faces = None if faces is None else build_detector(faces)
         self.face_enlarge, self.whole_frame, self.dilate = float(face_enlarge), bool(whole_frame), \
             int(dilate)
+        self.last_counts: dict = {}
         self._model = None
 
     @property
@@ -67,9 +263,14 @@ class MultiPersonSegmenter(BaseDetector):
         return getattr(self.faces, 'last_disagreement', None)
 
     def reset(self, video_path: Optional[str] = None) -> None:
-        for d in (self.persons, self.faces):
+        for d in (*self.persons, self.faces):
             if d is not None and hasattr(d, 'reset'):
                 d.reset(video_path)
+
+    def seek(self, frame_index: int) -> None:
+        for d in (*self.persons, self.faces):
+            if d is not None and hasattr(d, 'seek'):
+                d.seek(frame_index)
 
     def _segment(self, img: np.ndarray) -> np.ndarray:
         if self._model is None:
@@ -77,34 +278,56 @@ class MultiPersonSegmenter(BaseDetector):
             self._model = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
         prob = self._model.process(np.ascontiguousarray(img)).segmentation_mask
         if prob is None:
-            from .detectors import MalformedDetections
             raise MalformedDetections('selfie segmentation returned no mask')
         return prob
+
+    def _person_mask(self, frame: np.ndarray, box) -> Optional[np.ndarray]:
+        """The selfie mask of the person's crop (the box grown by ``crop_margin``), or the box
+        itself where the mask fills less than ``min_fill`` of it; None for a degenerate box."""
+        H, W = frame.shape[:2]
+        x1, y1, x2, y2 = box
+        mx, my = self.crop_margin * (x2 - x1), self.crop_margin * (y2 - y1)
+        c1, r1 = int(max(0, np.floor(x1 - mx))), int(max(0, np.floor(y1 - my)))
+        c2, r2 = int(min(W, np.ceil(x2 + mx))), int(min(H, np.ceil(y2 + my)))
+        if c2 - c1 < 2 or r2 - r1 < 2:
+            return None
+        prob = self._segment(frame[r1:r2, c1:c2])
+        m = np.zeros((H, W), bool)
+        m[r1:r2, c1:c2] = prob >= self.segmenter_min_score
+        box_mask = boxes_to_mask([[x1, y1, x2, y2]], (H, W))
+        if (m & box_mask).sum() < self.min_fill * box_mask.sum():
+            m |= box_mask
+        return m
 
     def __call__(self, frame: np.ndarray) -> Detections:
         _check_frame(frame)
         H, W = frame.shape[:2]
         boxes, scores, masks = [], [], []
-        persons = self.persons(frame).validated(frame.shape)
-        s = calibrated_scores(persons.scores, *self.person_thresholds)
-        for (x1, y1, x2, y2), sc in zip(persons.boxes, s):
-            if sc < 0:
-                continue
-            mx, my = self.crop_margin * (x2 - x1), self.crop_margin * (y2 - y1)
-            c1, r1 = int(max(0, np.floor(x1 - mx))), int(max(0, np.floor(y1 - my)))
-            c2, r2 = int(min(W, np.ceil(x2 + mx))), int(min(H, np.ceil(y2 + my)))
-            if c2 - c1 < 2 or r2 - r1 < 2:
-                continue
-            prob = self._segment(frame[r1:r2, c1:c2])
-            m = np.zeros((H, W), bool)
-            m[r1:r2, c1:c2] = prob >= self.segmenter_min_score
-            box_mask = boxes_to_mask([[x1, y1, x2, y2]], (H, W))
-            if (m & box_mask).sum() < self.min_fill * box_mask.sum():
-                m |= box_mask
+
+        def add(m, sc):
             ys, xs = np.nonzero(m)
-            boxes.append([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1])
-            scores.append(float(sc))
-            masks.append(m)
+            if len(xs):
+                boxes.append([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1])
+                scores.append(float(sc))
+                masks.append(m)
+        counts = dict(persons=[], heads=0)
+        for det, (u, a) in zip(self.persons, self.person_thresholds):
+            found = det(frame).validated(frame.shape)
+            s = calibrated_scores(found.scores, u, a)
+            heads = getattr(det, 'last_heads', None)
+            counts['persons'].append(int((s >= 0.5).sum()))
+            for k, (b, sc) in enumerate(zip(found.boxes, s)):
+                if sc < 0:
+                    continue
+                # a person whose detector has heads and is unsure (a bag, a car door scored
+                # 0.5-0.6) gets its head box only: a wrong body box would hide a whole region
+                if heads is None or sc >= 0.5:
+                    m = self._person_mask(frame, b)
+                    if m is not None:
+                        add(m, sc)
+                if heads is not None and k < len(heads):
+                    add(boxes_to_mask(np.asarray(heads[k])[None], (H, W), self.head_enlarge), sc)
+                    counts['heads'] += 1
         if self.whole_frame:
             seg = masks_from_probability(self._segment(frame), self.segmenter_min_score, 0.0005,
                                          self.dilate)
@@ -119,6 +342,7 @@ class MultiPersonSegmenter(BaseDetector):
                 boxes.append(list(b))
                 scores.append(float(sc))
                 masks.append(boxes_to_mask(b[None], (H, W), self.face_enlarge))
+        self.last_counts = counts
         if not boxes:
             return Detections.empty((H, W), with_masks=True)
         return Detections(np.asarray(boxes, np.float32), np.clip(np.asarray(scores, np.float32),

