@@ -16,9 +16,9 @@ within one run.
 
 reads a finished search instead (e.g. the demo's ``work_dirs/pas_demo/search``): per job, its wall
 time (launch to exit, ``job_seconds``), the training loop's own time inside it (mmengine's log,
-from "Checkpoints will be saved" to the last "Saving checkpoint"), and the rest: process start,
-imports, building, testing, plus the runner's FLOPs measurement and export
-(``measure_seconds``).
+from "Checkpoints will be saved" to the last "Saving checkpoint"), and the rest (the overhead):
+process start and imports (launch to the first log line), the test run, building and saving,
+plus the runner's FLOPs measurement and export (``measure_seconds``).
 """
 import argparse
 import datetime
@@ -36,47 +36,81 @@ sys.path.insert(0, REPO)
 sys.path.insert(0, osp.join(REPO, 'demo'))
 
 
-_STAMP = re.compile(r'^(?:\d{4}/)?(\d\d/\d\d \d\d:\d\d:\d\d) - mmengine - INFO - (.*)$')
+_STAMP = re.compile(r'^(\d{4}/)?(\d\d/\d\d \d\d:\d\d:\d\d) - mmengine - INFO - (.*)$')
+
+
+def _stamps(log: str):
+    """(datetime, message) of every mmengine INFO line of ``log`` (1 s resolution; a line
+    without the year gets 1900, compared only with lines of the same kind)."""
+    out = []
+    with open(log) as f:
+        for line in f:
+            m = _STAMP.match(line)
+            if m:
+                fmt = '%Y/%m/%d %H:%M:%S' if m.group(1) else '%m/%d %H:%M:%S'
+                out.append((datetime.datetime.strptime((m.group(1) or '') + m.group(2), fmt),
+                            m.group(3)))
+    return out
 
 
 def training_seconds(work_dir: str) -> float:
     """Seconds of the training loop(s) of a job, from mmengine's log files in ``work_dir``
-    (one ``<timestamp>/<timestamp>.log`` per run; a resumed job has several)."""
+    (one ``<timestamp>/<timestamp>.log`` per run; a resumed job has several): from
+    "Checkpoints will be saved" to the last "Saving checkpoint"."""
     total = 0.0
     for log in glob.glob(osp.join(work_dir, '2*', '2*.log')):
         start = end = None
-        with open(log) as f:
-            for line in f:
-                m = _STAMP.match(line)
-                if not m:
-                    continue
-                t = datetime.datetime.strptime(m.group(1), '%m/%d %H:%M:%S')
-                if m.group(2).startswith('Checkpoints will be saved'):
-                    start = t
-                elif m.group(2).startswith('Saving checkpoint') and start is not None:
-                    end = t
+        for t, msg in _stamps(log):
+            if msg.startswith('Checkpoints will be saved'):
+                start = t
+            elif msg.startswith('Saving checkpoint') and start is not None:
+                end = t
         if start is not None and end is not None:
             total += (end - start).total_seconds()
     return total
+
+
+def job_phases(rec: dict) -> dict:
+    """Split of the last launch of a job (mmengine's log stamps): ``start`` from the launch to
+    tools/train.py's first log line (process start, OpenMMLab imports), ``test`` tools/test.py's
+    log span (building, data, metric), both None when the logs lack them."""
+    out = dict(start=None, test=None)
+    runs = sorted(glob.glob(osp.join(rec['work_dir'], '2*', '2*.log')))
+    if runs and rec.get('started'):
+        stamps = _stamps(runs[-1])
+        if stamps:
+            launched = datetime.datetime.fromtimestamp(int(rec['started']))
+            out['start'] = max(0.0, (stamps[0][0] - launched).total_seconds())
+    tests = sorted(glob.glob(osp.join(rec['work_dir'], 'test', '2*', '2*.log')))
+    if tests:
+        stamps = _stamps(tests[-1])
+        if stamps:
+            out['test'] = (stamps[-1][0] - stamps[0][0]).total_seconds()
+    return out
 
 
 def from_search(folder: str) -> int:
     with open(osp.join(folder, 'search.json')) as f:
         state = json.load(f)
     rows = []
-    print(f'{"job":<16}{"job s":>8}{"train s":>9}{"measure s":>11}{"overhead s":>12}{"ratio":>7}')
+    print(f'{"job":<16}{"job s":>8}{"start s":>9}{"train s":>9}{"test s":>8}{"measure s":>11}'
+          f'{"overhead s":>12}{"ratio":>7}')
     for name, h in state['hypotheses'].items():
         if h['status'] != 'done' or not h.get('job_seconds'):
             continue
         train = training_seconds(h['work_dir'])
+        phases = job_phases(h)
         over = h['job_seconds'] + h.get('measure_seconds', 0.0) - train
-        rows.append((train, over))
-        print(f'{name:<16}{h["job_seconds"]:>8.1f}{train:>9.1f}{h.get("measure_seconds", 0):>11.1f}'
-              f'{over:>12.1f}{over / max(train, 1e-9):>7.2f}')
+        rows.append((train, over, phases['start'] or 0.0, phases['test'] or 0.0))
+        fmt = lambda v: f'{v:.0f}' if v is not None else '-'  # noqa: E731
+        print(f'{name:<16}{h["job_seconds"]:>8.1f}{fmt(phases["start"]):>9}{train:>9.1f}'
+              f'{fmt(phases["test"]):>8}{h.get("measure_seconds", 0):>11.1f}{over:>12.1f}'
+              f'{over / max(train, 1e-9):>7.2f}')
     if rows and sum(r[0] for r in rows) > 0:
-        train, over = map(sum, zip(*rows))
+        train, over, start, test = map(sum, zip(*rows))
         print(f'all {len(rows)} jobs: overhead {over:.1f} s = {over / train:.2f} x the training '
-              f'time ({train:.1f} s)')
+              f'time ({train:.1f} s); of it process start + imports {start:.0f} s, test runs '
+              f'{test:.0f} s, the rest {over - start - test:.0f} s')
     return 0
 
 
