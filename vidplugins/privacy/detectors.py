@@ -18,8 +18,10 @@ type                        level          model
 ``DlibFaceDetector``        face           dlib HOG + SVM (default family 2) or MMOD CNN
 ``MTCNNFaceDetector``       face (audit)   MTCNN, weights in the facenet-pytorch wheel
 ``CascadeFaceDetector``     face (audit)   OpenCV Haar cascades (``cv2.data``), optional eye check
-``MultiPersonSegmenter``    body           default: person boxes -> mask per crop + faces
-                                           (``persons.py``)
+``MultiPersonSegmenter``    body           default: person boxes -> mask per crop + heads +
+                                           faces (``persons.py``)
+``BlazePosePersonDetector`` body           BlazePose's multi-person detector (mediapipe wheel)
+                                           on the whole frame + tiles: person and head boxes
 ``SelfieSegmentationBody``  body           mediapipe selfie segmentation, split in components
 ``HOGPeopleDetector``       body / head    OpenCV HOG + linear SVM people detector (the face
                                            level's default head cue; body auditor)
@@ -925,6 +927,7 @@ FACE_DETECTOR = dict(
 PERSON_CUE = dict(type='HOGPeopleDetector', target_side=640, scale=1.2, tight=True,
                   min_score=0.5)
 
-#: Default body-level detector: person boxes -> masks per crop, whole-frame segments, and the face
-#: level's detector (body level hides at least what face level hides).
+#: Default body-level detector: person boxes (BlazePose's person detector on tiles united with HOG,
+#: ``persons.PERSON_DETECTORS``) -> masks per crop and head boxes, whole-frame segments, and the
+#: face level's detector (body level hides at least what face level hides).
 BODY_DETECTOR = dict(type='MultiPersonSegmenter', faces=FACE_DETECTOR, face_enlarge=0.1)
