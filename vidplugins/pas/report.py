@@ -10,6 +10,8 @@ from ..utils.io import atomic_write
 __all__ = ['report_markdown', 'plot_curve', 'write_report']
 
 _MARKERS = dict(s='s', t='^', f='v', c='o', l='D')
+#: one colour per operator in every iteration (matplotlib's cycle would recolour iteration 2)
+_COLORS = dict(s='C0', t='C1', f='C2', c='C3', l='C4')
 
 
 def _fmt(v, spec='.2f'):
@@ -66,7 +68,7 @@ def plot_curve(state: Dict, path: str) -> None:
             label = f'eps_{h["op"]}' if h['op'] not in seen else None
             seen.add(h['op'])
             ax.scatter(step['tau'], h['top1'], marker=_MARKERS.get(h['op'], 'x'), label=label,
-                       zorder=3)
+                       color=_COLORS.get(h['op'], 'C7'), zorder=3)
     path_x, path_y = [0], [base['top1'] if base and base.get('top1') is not None else None]
     for step in state['steps']:
         if step['chosen']:
