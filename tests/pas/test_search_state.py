@@ -1,6 +1,7 @@
 """The PAS search's bookkeeping (search.json) with a launcher that fakes the jobs' outputs:
 selection, retries up to the limit, skipped operators, no retraining on a rerun, restart of an
-interrupted job. The real kill -9 runs are in test_proof_of_learning_pas.py."""
+interrupted job. The real kill -9 runs are in test_pas_proof.py (local executor) and
+test_resume_kill9.py (Slurm)."""
 import json
 import os
 import os.path as osp
