@@ -24,7 +24,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmengine.config import Config  # noqa: E402
 
-from vidplugins.pas.hypothesis import write_config, write_training_config  # noqa: E402
+from vidplugins.pas.hypothesis import (base_ref, config_diff, write_config,  # noqa: E402
+                                       write_teacher_recipe, write_training_config)
 from vidplugins.pas.operators import (_dataset_with_pipeline, _nest, _plain,  # noqa: E402
                                       write_reduced_config)
 
@@ -49,16 +50,44 @@ def write_without_pas(root: str, written: list) -> None:
             path = osp.join(root, 'without_pas', f'{name}-pas{k}_k400_ce-scratch.py')
             write_config(path, f'../{arch(name, k)}', dict(pas_training=dict(
                 kd=False, init='scratch', ops=ops[:k], teacher_train_mode=True)),
-                f'Table 6.2 "w/o PAS": {arch(name, k)[:-3]} trained from scratch with CE only '
-                f'(ops {", ".join(ops[:k])})')
+                f'Table 6.2 "w/o PAS": {arch(name, k)[:-3]}\n# trained from scratch with CE '
+                f'only (ops {", ".join(ops[:k])})')
             written.append(path)
 
 
-def _training(root, folder, arch_path, stem, ops, parent_ckpt, written, **kwargs):
+#: B's model, checkpoint, train pipeline and KD loss, shared by every KD config of R(2+1)D-18
+#: (their second ``_base_``).
+RECIPE = osp.join('_base_', f'{R21D}_k400_kd-teacher.py')
+
+
+def write_recipe(root: str, written: list) -> None:
+    path = osp.join(root, RECIPE)
+    write_teacher_recipe(path, Config.fromfile(osp.join(root, arch(R21D))),
+                         checkpoint(f'{R21D}_k400_base'),
+                         f'PAS knowledge distillation from B = {arch(R21D)[:-3]} (Eq. 6.7):\n'
+                         '# the teacher part of every KD config (their second _base_)')
+    written.append(path)
+
+
+def _training(root, folder, arch_path, stem, ops, parent_ckpt, written, variant_of=None,
+              **kwargs):
+    """Write ``folder/stem.py``, the training config of ``arch_path`` (the search's own code).
+    ``variant_of``: the stem of a config of the same folder that this one differs from in a few
+    keys: the file then inherits it and holds only those keys."""
     base = Config.fromfile(osp.join(root, arch(R21D)))
     path = osp.join(root, folder, f'{stem}.py')
-    write_training_config(arch_path, path, base, checkpoint(f'{R21D}_k400_base'), ops, ops[-1],
-                          parent_ckpt, **kwargs)
+    full = osp.join(root, folder, f'.{stem}.full.py') if variant_of else path
+    cfg = write_training_config(arch_path, full, base, checkpoint(f'{R21D}_k400_base'), ops,
+                                ops[-1], parent_ckpt, recipe_path=osp.join(root, RECIPE),
+                                **kwargs)
+    if variant_of:
+        os.remove(full)
+        parent = Config.fromfile(osp.join(root, folder, f'{variant_of}.py'))
+        training = cfg.pas_training
+        write_config(path, f'./{variant_of}.py', config_diff(parent.to_dict(), cfg.to_dict()),
+                     f'PAS training of {" -> ".join(ops)} (kd={training.kd}, '
+                     f'init={training.init}, teacher_train_mode={training.teacher_train_mode}):\n'
+                     f'# {variant_of} with these changes')
     written.append(path)
 
 
@@ -74,10 +103,12 @@ def write_ablation(root: str, written: list) -> None:
             written.append(arch_path)
         ops = ['c', 'f', op]
         pas2 = checkpoint(f'{R21D}-pas2_k400')
+        stem = f'{R21D}-pas3-{op}_k400'
         for suffix, kd, finetune in (('kd-ft', True, True), ('ce-ft', False, True),
                                      ('kd-scratch', True, False)):
-            _training(root, 'ablation', arch_path, f'{R21D}-pas3-{op}_k400_{suffix}', ops, pas2,
-                      written, kd=kd, finetune=finetune)
+            _training(root, 'ablation', arch_path, f'{stem}_{suffix}', ops, pas2, written,
+                      variant_of=f'{stem}_kd-ft' if suffix == 'kd-scratch' else None, kd=kd,
+                      finetune=finetune)
 
 
 def write_teacher_bn(root: str, written: list) -> None:
@@ -91,9 +122,12 @@ def write_teacher_bn(root: str, written: list) -> None:
             arch_path = osp.join(root, 'teacher_bn', f'{R21D}-iter1-{op}_k400.py')
             write_reduced_config(base, op, arch_path)
             written.append(arch_path)
+        stem = f'{R21D}-iter1-{op}_k400_bn'
         for mode, train_mode in (('train', True), ('eval', False)):
-            _training(root, 'teacher_bn', arch_path, f'{R21D}-iter1-{op}_k400_bn-{mode}', [op],
-                      checkpoint(f'{R21D}_k400_base'), written, teacher_train_mode=train_mode)
+            _training(root, 'teacher_bn', arch_path, f'{stem}-{mode}', [op],
+                      checkpoint(f'{R21D}_k400_base'), written,
+                      variant_of=f'{stem}-train' if mode == 'eval' else None,
+                      teacher_train_mode=train_mode)
 
 
 #: Table 6.6 datasets: mmaction2's layout (tools/data/ucf101, tools/data/hmdb51: videos in
@@ -104,12 +138,23 @@ TRANSFER = dict(ucf101=101, hmdb51=51)
 def write_transfer(root: str, written: list) -> None:
     """Table 6.6: fine-tune B / PAS-k (Kinetics-400 weights) on UCF101 and HMDB51 with the base
     lr / 10, the architecture's own pipelines; SlowFast B and PAS-1, -2 need 64 raw frames,
-    which many HMDB51 videos lack (the thesis leaves them out)."""
+    which many HMDB51 videos lack (the thesis leaves them out). Each dataset's classes, folders
+    and split files are one shared second ``_base_`` (``_base_/pas_transfer_<ds>-split1.py``)."""
+    for dataset, classes in TRANSFER.items():
+        recipe = osp.join(root, '_base_', f'pas_transfer_{dataset}-split1.py')
+        data = {split: dict(data_root=f'data/{dataset}', data_prefix=dict(video='videos'),
+                            ann_file=f'{dataset}_{split}_split_1_videos.txt')
+                for split in ('train', 'val')}
+        write_config(recipe, None, dict(pas_num_classes=classes, pas_train_data=data['train'],
+                                        pas_val_data=data['val']),
+                     f'Table 6.6: {dataset} split 1 (mmaction2\'s layout) of every transfer '
+                     'config\n# (their second _base_; val lists test too)')
+        written.append(recipe)
     for name in SEQUENCES:
         for k in range(6):
             cfg = Config.fromfile(osp.join(root, arch(name, k)))
             lr = cfg.optim_wrapper.optimizer.lr / 10
-            for dataset, classes in TRANSFER.items():
+            for dataset in TRANSFER:
                 if dataset == 'hmdb51' and name == SLOWFAST and k < 3:
                     continue
                 stem = arch(name, k)[:-3].replace('_k400', '').replace('_base', '')
@@ -120,22 +165,22 @@ def write_transfer(root: str, written: list) -> None:
                     if cfg.get(loader) is None:
                         continue
                     where, _ = _dataset_with_pipeline(_plain(cfg[loader].dataset))
-                    loaders[loader] = dict(dataset=_nest(where, dict(
-                        data_root=f'data/{dataset}', data_prefix=dict(video='videos'),
-                        ann_file=f'{dataset}_{split}_split_1_videos.txt')))
-                delta = dict(model=dict(cls_head=dict(num_classes=classes)), **loaders,
-                             optim_wrapper=dict(optimizer=dict(lr=lr)),
+                    loaders[loader] = dict(dataset=_nest(where, base_ref(f'pas_{split}_data')))
+                delta = dict(model=dict(cls_head=dict(num_classes=base_ref('pas_num_classes'))),
+                             **loaders, optim_wrapper=dict(optimizer=dict(lr=lr)),
                              load_from=checkpoint(arch(name, k)[:-3]))
-                write_config(path, f'../{arch(name, k)}', delta,
-                             f'Table 6.6: {arch(name, k)[:-3]} (Kinetics-400 weights) fine-tuned '
-                             f'on {dataset} split 1 (lr / 10)')
+                write_config(path, [f'../{arch(name, k)}',
+                                    f'../_base_/pas_transfer_{dataset}-split1.py'], delta,
+                             f'Table 6.6: {arch(name, k)[:-3]} (Kinetics-400 weights)\n'
+                             f'# fine-tuned on {dataset} split 1 (lr / 10)')
                 written.append(path)
 
 
 def write_all(root: str) -> list:
     written: list = []
-    for folder in ('without_pas', 'ablation', 'teacher_bn', 'transfer'):
+    for folder in ('without_pas', 'ablation', 'teacher_bn', 'transfer', '_base_'):
         os.makedirs(osp.join(root, folder), exist_ok=True)
+    write_recipe(root, written)
     write_without_pas(root, written)
     write_ablation(root, written)
     write_teacher_bn(root, written)

@@ -1,7 +1,11 @@
 """Configs of the thesis's PAS experiments (Tables 6.2, 6.4, 6.6, 6.8): the shipped files are
 exactly what ``tools/pas_experiment_configs.py`` writes from the base and Table 6.1 configs (so
 they cannot drift from the operators and the training recipe), and each sets what its table row
-says. Their models are built by ``tests/test_configs.py`` (every config under configs/)."""
+says. They are written as ``_base_`` plus the keys that differ (a shared teacher / dataset file
+in ``_base_/``, a variant inheriting its sibling). A representative subset is built fully (every
+kind of file: distiller, variant, CE recognizer, transfer of both backbones); every other one is
+loaded and its merged model checked against what those builds cover (tests/test_configs.py
+leaves these folders to this file)."""
 import glob
 import os
 import os.path as osp
@@ -10,11 +14,12 @@ import shutil
 
 import pytest
 from mmengine.config import Config
+from mmengine.registry import init_default_scope
 
 from ..conftest import REPO
 
 PAS = osp.join(REPO, 'configs', 'pas')
-FOLDERS = ('without_pas', 'ablation', 'teacher_bn', 'transfer')
+FOLDERS = ('without_pas', 'ablation', 'teacher_bn', 'transfer', '_base_')
 R21D_LR = 0.96   # Sec. 6.2.2 (configs/_base_/schedules/sgd_warmup10-step10_45e_privacy.py)
 
 
@@ -37,7 +42,7 @@ def test_shipped_configs_are_what_the_generator_writes(tmp_path):
     tool = runpy.run_path(osp.join(REPO, 'tools', 'pas_experiment_configs.py'))
     written = sorted(osp.relpath(p, root / 'pas') for p in tool['write_all'](str(root / 'pas')))
     assert written == _shipped()
-    assert len(written) == 10 + 11 + 14 + 21
+    assert len(written) == 10 + 11 + 14 + 21 + 3   # + the teacher and two dataset bases
     for rel in written:
         with open(root / 'pas' / rel) as a, open(osp.join(PAS, rel)) as b:
             assert a.read() == b.read(), rel
@@ -67,7 +72,7 @@ def test_table_6_4_ablation(op):
     assert full.optim_wrapper.optimizer.lr == pytest.approx(R21D_LR / 10)
     assert ce_ft.model.type == 'Recognizer3D' and ce_ft.load_from == pas2
     assert ce_ft.optim_wrapper.optimizer.lr == pytest.approx(R21D_LR / 10)
-    assert 'init_from' not in kd_scratch.model
+    assert kd_scratch.model.get('init_from') is None   # random init (PASDistiller's default)
     assert kd_scratch.optim_wrapper.optimizer.lr == pytest.approx(R21D_LR)
     # the student is eps_op(PAS-2): the same network for the three rows
     assert full.model.student == kd_scratch.model.student == ce_ft.model
@@ -109,3 +114,51 @@ def test_table_6_6_transfer():
         assert cfg.optim_wrapper.optimizer.lr == pytest.approx(
             arch.optim_wrapper.optimizer.lr / 10)
         assert cfg.model.backbone == arch.model.backbone
+
+
+#: built fully: a KD variant (ablation kd-scratch -> kd-ft -> teacher base), a CE fine-tune, the
+#: B-eval variant of a c hypothesis, w/o PAS and transfer configs of both backbones, an eps_l
+#: network (stage_blocks).
+BUILT = ['ablation/pas_r2plus1d-18-pas3-s_k400_kd-scratch.py',
+         'ablation/pas_r2plus1d-18-pas3-f_k400_ce-ft.py',
+         'teacher_bn/pas_r2plus1d-18-iter1-c_k400_bn-eval.py',
+         'without_pas/pas_slowfast-4x16-r50-pas5_k400_ce-scratch.py',
+         'transfer/pas_slowfast-4x16-r50_k400-pre_ucf101-split1.py',
+         'transfer/pas_r2plus1d-18-pas4_k400-pre_ucf101-split1.py',
+         'teacher_bn/pas_r2plus1d-18-iter1-l_k400.py']
+
+
+def _networks(model):
+    """The recognizer configs a model config builds (a distiller's student and teacher)."""
+    return [model.student, model.teacher] if model.type == 'PASDistiller' else [model]
+
+
+@pytest.mark.parametrize('rel', BUILT)
+def test_representative_configs_build(rel):
+    from mmaction.registry import MODELS
+    cfg = _cfg(rel)
+    init_default_scope(cfg.get('default_scope', 'mmaction'))
+    model = MODELS.build(cfg.model)
+    assert type(model).__name__ == cfg.model.type
+
+
+def test_every_generated_config_merges_to_a_buildable_model():
+    """Every other config: its merged model is a registered type whose networks are backbones
+    and heads of the kinds the built subset covers, with the same keys as a built config's."""
+    from mmaction.registry import MODELS
+    built = [_cfg(rel) for rel in BUILT]
+    kinds = {}
+    for c in built:
+        for n in _networks(c.model):
+            kinds.setdefault((n.backbone.type, n.cls_head.type), []).append(set(n.backbone))
+    rest = [rel for rel in _shipped() if rel not in BUILT and not rel.startswith('_base_')]
+    assert len(rest) == 56 - len(BUILT)
+    for rel in rest:
+        cfg = _cfg(rel)
+        init_default_scope(cfg.get('default_scope', 'mmaction'))
+        assert MODELS.get(cfg.model.type) is not None, rel
+        for net in _networks(cfg.model):
+            key = (net.backbone.type, net.cls_head.type)
+            assert key in kinds, (rel, key)
+            assert set(net.backbone) in kinds[key], rel
+            assert MODELS.get(net.backbone.type) and MODELS.get(net.cls_head.type), rel

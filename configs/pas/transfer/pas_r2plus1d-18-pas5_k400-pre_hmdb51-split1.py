@@ -1,15 +1,10 @@
-# Table 6.6: pas_r2plus1d-18-pas5_k400 (Kinetics-400 weights) fine-tuned on hmdb51 split 1 (lr / 10)
-_base_ = '../pas_r2plus1d-18-pas5_k400.py'
+# Table 6.6: pas_r2plus1d-18-pas5_k400 (Kinetics-400 weights)
+# fine-tuned on hmdb51 split 1 (lr / 10)
+_base_ = ['../pas_r2plus1d-18-pas5_k400.py', '../_base_/pas_transfer_hmdb51-split1.py']
 
-model = {'cls_head': {'num_classes': 51}}
-train_dataloader = {'dataset': {'dataset': {'data_root': 'data/hmdb51',
-                         'data_prefix': {'video': 'videos'},
-                         'ann_file': 'hmdb51_train_split_1_videos.txt'}}}
-val_dataloader = {'dataset': {'data_root': 'data/hmdb51',
-             'data_prefix': {'video': 'videos'},
-             'ann_file': 'hmdb51_val_split_1_videos.txt'}}
-test_dataloader = {'dataset': {'data_root': 'data/hmdb51',
-             'data_prefix': {'video': 'videos'},
-             'ann_file': 'hmdb51_val_split_1_videos.txt'}}
-optim_wrapper = {'optimizer': {'lr': 0.096}}
+model = dict(cls_head=dict(num_classes={{_base_.pas_num_classes}}))
+train_dataloader = dict(dataset=dict(dataset={{_base_.pas_train_data}}))
+val_dataloader = dict(dataset={{_base_.pas_val_data}})
+test_dataloader = dict(dataset={{_base_.pas_val_data}})
+optim_wrapper = dict(optimizer=dict(lr=0.096))
 load_from = 'checkpoints/pas_r2plus1d-18-pas5_k400.pth'

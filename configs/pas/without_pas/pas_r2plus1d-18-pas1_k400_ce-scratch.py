@@ -1,4 +1,5 @@
-# Table 6.2 "w/o PAS": pas_r2plus1d-18-pas1_k400 trained from scratch with CE only (ops c)
+# Table 6.2 "w/o PAS": pas_r2plus1d-18-pas1_k400
+# trained from scratch with CE only (ops c)
 _base_ = '../pas_r2plus1d-18-pas1_k400.py'
 
-pas_training = {'kd': False, 'init': 'scratch', 'ops': ['c'], 'teacher_train_mode': True}
+pas_training = dict(kd=False, init='scratch', ops=['c'], teacher_train_mode=True)

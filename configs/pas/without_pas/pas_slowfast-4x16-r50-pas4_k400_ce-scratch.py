@@ -1,7 +1,5 @@
-# Table 6.2 "w/o PAS": pas_slowfast-4x16-r50-pas4_k400 trained from scratch with CE only (ops c, s, t, s)
+# Table 6.2 "w/o PAS": pas_slowfast-4x16-r50-pas4_k400
+# trained from scratch with CE only (ops c, s, t, s)
 _base_ = '../pas_slowfast-4x16-r50-pas4_k400.py'
 
-pas_training = {'kd': False,
- 'init': 'scratch',
- 'ops': ['c', 's', 't', 's'],
- 'teacher_train_mode': True}
+pas_training = dict(kd=False, init='scratch', ops=['c', 's', 't', 's'], teacher_train_mode=True)
