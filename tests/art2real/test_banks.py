@@ -212,3 +212,23 @@ def test_large_banks_get_the_compressed_default_index(tmp_path):
     ids, cos = bank.search(rows[::500], 1)
     assert (ids[:, 0] == np.arange(0, len(rows), 500)).mean() >= 0.95
     np.testing.assert_allclose(cos[:, 0], 1.0, atol=1e-5)
+
+
+def test_hnsw_coarse_quantiser_visits_nprobe_lists(tmp_path):
+    # An HNSW coarse quantiser returns at most efSearch lists: set_nprobe raises efSearch, so
+    # nprobe = nlist visits every list and the search equals the exact one.
+    import faiss
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2000, 16)).astype('<f4')
+    x.tofile(tmp_path / 'rows.bin')
+    rows = RawRows(str(tmp_path / 'rows.bin'), 16, cache_bytes=0)
+    mean = x.mean(0)
+    index = build_cosine_index(rows, mean, factory='IVF32_HNSW8,Flat', nprobe=32,
+                               candidates=2000)
+    quantizer = faiss.downcast_index(faiss.extract_index_ivf(index.index).quantizer)
+    assert quantizer.hnsw.efSearch >= 64
+    q = rng.standard_normal((50, 16)).astype(np.float32)
+    ids, cos = index.search(q, 3)
+    exact = normalize_rows(q, mean) @ normalize_rows(x, mean).T
+    np.testing.assert_array_equal(ids, np.argsort(-exact, 1)[:, :3])
+    np.testing.assert_allclose(cos, np.sort(exact, 1)[:, ::-1][:, :3], atol=1e-5)
