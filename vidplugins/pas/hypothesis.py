@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import keyword
 import os.path as osp
 import re
 from typing import Optional, Sequence
@@ -160,8 +161,8 @@ def _packed(value, indent: int, width: int = 100) -> str:
         if all(len(line) <= width for line in (' ' * indent + text).split('\n')):
             return text
         return config_literal(value, min(indent, width - 20))
-    if not (isinstance(value, dict) and value and
-            all(isinstance(k, str) and k.isidentifier() for k in value)):
+    if not (isinstance(value, dict) and value and all(
+            isinstance(k, str) and k.isidentifier() and not keyword.iskeyword(k) for k in value)):
         return config_literal(value, min(indent, width - 20))
     out = ['dict(']
     cont = ' ' * (indent + 5)
