@@ -7,10 +7,13 @@
    them) cut at random positions, scales and flips from real photos (../shared/data/images when
    present, else the generated demo photos); ``--queries`` patches from other positions with a
    little noise play the generated patches. k = 5 neighbours: the index of
-   ``vidplugins.utils.knn`` (PCA-R 128, IVF, PQ, exact re-rank of 64 candidates read from the rows
-   file) against exact search (the same cosine, all rows streamed through BLAS in chunks, so
-   the baseline is not handicapped by RAM either). Prints the speed-up and recall@1 (the top
-   neighbour equals the exact one, ties by cosine counted as equal).
+   ``vidplugins.utils.knn`` (compressed codes, exact re-rank of candidates read from the rows
+   file) against exact search (faiss ``IndexFlatIP`` over all normalised rows in RAM, queries in
+   batches, same threads; only the searches are timed). With comma lists for ``--nprobe`` /
+   ``--candidates`` the fastest setting with recall@1 >= ``--target-recall`` on
+   ``--tune-queries`` held-out queries is chosen first. Prints the speed-up and recall@1 (the
+   top neighbour equals the exact one, identical rows counted as equal, the strict id equality
+   printed too).
 2. Peak RAM (max RSS of a child process importing only NumPy and faiss) of building the index
    of a ``--big``-row bank and searching it. The rows file of 10M patches is 30.7 GB; when the
    free disk (less 20 GB) or ``--big-max-disk-gb`` does not allow it, the largest bank that fits is measured
