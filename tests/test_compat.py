@@ -298,6 +298,36 @@ def test_mmagic_generation_init_fails_without_and_works_with(tmp_path):
     assert 'STD 0.02' in out
 
 
+def test_mmagic_generation_init_wrapper_draws_as_mmagic_and_records_init_info():
+    # The fix calls mmagic's own function: a tagged model (mmengine's init_weights path) gets
+    # exactly the weights mmagic's function gives an untagged copy from the same seed.
+    import torch
+    from mmengine.model import BaseModule
+    from mmagic.models.editors.cyclegan.cyclegan_generator import ResnetGenerator
+
+    class Model(BaseModule):
+        def __init__(self):
+            super().__init__()
+            self.generator = ResnetGenerator(3, 3, base_channels=4, num_blocks=1)
+
+    from collections import defaultdict
+    assert compat._mmagic_generation_init is not None
+    tagged, plain = Model(), Model()
+    info = defaultdict(dict)                    # tags as BaseModule.init_weights sets them
+    for p in tagged.parameters():
+        info[p] = dict(init_info='default', tmp_mean_value=p.data.mean().cpu())
+    for m in tagged.modules():
+        m._params_init_info = info
+    torch.manual_seed(0)
+    compat.generation_init_weights(tagged.generator)
+    torch.manual_seed(0)
+    compat._mmagic_generation_init(plain.generator, init_type='normal', init_gain=0.02)
+    for (name, a), b in zip(tagged.state_dict().items(), plain.state_dict().values()):
+        assert torch.equal(a, b), name
+    assert "generation_init_weights" in info[tagged.generator.model[1].conv.weight]['init_info']
+    assert all(m._params_init_info is info for m in tagged.modules())        # tags restored
+
+
 def test_mmagic_modules_that_imported_the_init_use_the_fix():
     from mmagic.models.archs import patch_disc
     from mmagic.models.editors.cyclegan import cyclegan_generator

@@ -43,8 +43,9 @@ and is checked by ``tests/test_compat.py`` with a test that fails without it.
    discriminators) raises UnboundLocalError under mmengine 0.10.7 once mmengine has tagged the
    modules with ``_params_init_info`` (``BaseModel.init_weights`` does, so every runner-built
    CycleGAN fails): it logs an ``init_info`` that it sets only for conv / linear / BatchNorm
-   layers. The function is replaced by one that initialises the same layers the same way and logs
-   only what it initialised; mmagic modules that imported the name already are repointed.
+   layers. A thin wrapper calls mmagic's function itself with those tags hidden (same layers,
+   draws and order), then records the init info of the parameters it changed; mmagic modules
+   that imported the name already are repointed.
 
 Applying them keeps ``import vidplugins`` light (no torch, no OpenMMLab import: the SoccerNet
 evaluator tool needs NumPy only): fixes 2 and 3 run right after torch / ``mmengine.config``
@@ -379,48 +380,37 @@ def _allow_distributed_without_cuda(dist_utils) -> None:
 
 # ---------------------------------------------------------------- mmagic's generation init
 
+#: mmagic's own ``generation_init_weights``, kept by fix 6 (None until mmagic is imported)
+_mmagic_generation_init = None
+
+
 def generation_init_weights(module, init_type='normal', init_gain=0.02):
-    """mmagic's ``generation_init_weights`` (same layers, same draws), logging the init info only
-    for the layers it initialises (fix 6)."""
-    from mmengine.model import kaiming_init, normal_init, update_init_info, xavier_init
-    from torch.nn import init
-
-    def init_func(m):
-        name = m.__class__.__name__
-        if hasattr(m, 'weight') and ('Conv' in name or 'Linear' in name):
-            if init_type == 'normal':
-                normal_init(m, 0.0, init_gain)
-            elif init_type == 'xavier':
-                xavier_init(m, gain=init_gain, distribution='normal')
-            elif init_type == 'kaiming':
-                kaiming_init(m, a=0, mode='fan_in', nonlinearity='leaky_relu',
-                             distribution='normal')
-            elif init_type == 'orthogonal':
-                init.orthogonal_(m.weight, gain=init_gain)
-                init.constant_(m.bias.data, 0.0)
-            else:
-                raise NotImplementedError(
-                    f"Initialization method '{init_type}' is not implemented")
-            info = f"Initialize {name} by 'init_type' {init_type}."
-        elif 'BatchNorm2d' in name:
-            normal_init(m, 1.0, init_gain)
-            info = (f'{name} is BatchNorm2d, initialize by Norm initialization with mean=1, '
-                    f'std={init_gain}')
-        else:
-            return
-        if hasattr(m, '_params_init_info'):
-            update_init_info(module, info)
-
-    module.apply(init_func)
+    """mmagic's ``generation_init_weights`` itself (same layers, same draws in the same order),
+    called with mmengine's ``_params_init_info`` tags hidden from the modules (fix 6): mmagic's
+    function logs an ``init_info`` that it sets only for conv / linear / BatchNorm layers. The
+    init info is then recorded once, for the parameters the call changed."""
+    from mmengine.model import update_init_info
+    tagged = [(m, vars(m).pop('_params_init_info')) for m in module.modules()
+              if '_params_init_info' in vars(m)]
+    try:
+        _mmagic_generation_init(module, init_type=init_type, init_gain=init_gain)
+    finally:
+        for m, info in tagged:
+            m._params_init_info = info
+    if hasattr(module, '_params_init_info'):
+        update_init_info(module, f"Initialized by mmagic's generation_init_weights, init_type "
+                                 f'{init_type}, gain {init_gain}')
 
 
 generation_init_weights.__vidplugins_fix__ = True
 
 
 def _fix_mmagic_generation_init(model_utils) -> None:
+    global _mmagic_generation_init
     original = model_utils.generation_init_weights
     if getattr(original, '__vidplugins_fix__', False):
         return
+    _mmagic_generation_init = original
     model_utils.generation_init_weights = generation_init_weights
     for name, mod in list(sys.modules.items()):   # modules that imported the name already
         if name.startswith('mmagic.') and getattr(mod, 'generation_init_weights',
