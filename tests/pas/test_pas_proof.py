@@ -2,7 +2,7 @@
 "done when", local executor; the Slurm side is ``test_resume_kill9.py``).
 
 demo/pas_demo.py's setting (its clips, base config, B's 8 epochs and the hypotheses' 3, one
-thread per job), one iteration over eps_s, eps_t and eps_c plus the "without PAS" run of the
+thread per job), one iteration over eps_s, eps_t, eps_f and eps_c plus the "without PAS" run of the
 chosen network: the class (a 2-px texture orientation) shows in every frame, so time is redundant
 and spatial detail is not. ``tools/pas_search.py`` runs with ``--max-attempts 2``:
 
@@ -15,8 +15,8 @@ and spatial detail is not. ``tools/pas_search.py`` runs with ``--max-attempts 2`
    ``search.json`` and ``report.md`` while the search goes on;
 4. the same command a third time launches nothing and touches no checkpoint.
 
-Then the proof: the search chose eps_t (time is redundant) over eps_s (which blurs the class
-texture), and the chosen KD + fine-tuned R_1 beats the same architecture trained from scratch with
+Then the proof: the search chose eps_t or eps_f (time is redundant) over eps_s (which blurs the
+class texture), and the chosen KD + fine-tuned R_1 beats the same architecture trained from scratch with
 CE at equal FLOPs.
 """
 import os
@@ -32,7 +32,7 @@ from .kill9 import Runner, fingerprint, job_pid, read_state, training_with_check
 
 sys.path.insert(0, osp.join(REPO, 'demo'))
 
-OPS = 's,t,c'
+OPS = 's,t,f,c'
 VICTIM = 'iter1_c'
 
 
@@ -142,7 +142,7 @@ def test_search_survives_kill9(proof):
         report = f.read()
     assert VICTIM in report and 'failed' in report
     # the search went on: the other hypotheses and the "without PAS" run are done
-    assert all(hyps[n]['status'] == 'done' for n in ('iter1_s', 'iter1_t'))
+    assert all(hyps[n]['status'] == 'done' for n in ('iter1_s', 'iter1_t', 'iter1_f'))
     assert hyps[state['chosen'][0] + '_ce']['status'] == 'done'
     assert osp.getsize(osp.join(proof['search_dir'], 'search_curve.png')) > 0
 
@@ -154,12 +154,12 @@ def test_third_run_trains_nothing(proof):
     assert proof['state3']['hypotheses'][VICTIM]['attempts'] == 2
 
 
-def test_pas_chooses_time_and_beats_ce_from_scratch(proof):
+def test_pas_chooses_time_first_and_beats_ce_from_scratch(proof):
     state = proof['state']
     hyps = state['hypotheses']
-    assert state['chosen_ops'] == ['t'], state['chosen_ops']
-    chosen = hyps['iter1_t']
-    ce = hyps['iter1_t_ce']
+    assert state['chosen_ops'][0] in ('t', 'f'), state['chosen_ops']
+    chosen = hyps[state['chosen'][0]]
+    ce = hyps[state['chosen'][0] + '_ce']
     assert ce['gflops'] == pytest.approx(chosen['gflops'])   # the same network
     assert chosen['gflops'] < 0.6 * hyps['iter0_base']['gflops']
     assert chosen['top1'] > ce['top1'], (chosen['top1'], ce['top1'])
