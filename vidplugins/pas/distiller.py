@@ -16,15 +16,15 @@ its running statistics stay those of the trained B; ``teacher_train_mode=False``
 """
 from __future__ import annotations
 
-import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
 from mmengine.logging import MMLogger
-from mmengine.model import BaseModel
 
 from mmaction.registry import MODELS
+
+from ..distillation.recognizer import RecognizerDistiller, load_state_dict_file
 
 __all__ = ['reduce_clip', 'load_state_dict_file', 'slice_state_dict', 'PASDistiller']
 
@@ -54,18 +54,6 @@ def reduce_clip(inputs: torch.Tensor, frames: Optional[Sequence[int]] = None,
     return x
 
 
-def load_state_dict_file(path: str, prefix: str = '') -> Dict[str, torch.Tensor]:
-    """A checkpoint's ``state_dict`` (``weights_only=True``), keys starting with ``prefix`` kept
-    and stripped. Raises FileNotFoundError naming the file."""
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'checkpoint {path!r} does not exist')
-    ckpt = torch.load(path, map_location='cpu', weights_only=True)
-    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else ckpt
-    if prefix:
-        state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
-    return state
-
-
 def slice_state_dict(source: Dict[str, torch.Tensor],
                      target: Dict[str, torch.Tensor]) -> Tuple[Dict[str, torch.Tensor], List[str]]:
     """Initialise a smaller network from a larger one (the thesis's future work, Sec. 6.1.4):
@@ -83,7 +71,7 @@ def slice_state_dict(source: Dict[str, torch.Tensor],
 
 
 @MODELS.register_module()
-class PASDistiller(BaseModel):
+class PASDistiller(RecognizerDistiller):
     """A PAS hypothesis R trained against the frozen base network B (module docstring).
 
     Args:
@@ -112,17 +100,12 @@ class PASDistiller(BaseModel):
                  distill_loss: Optional[dict] = None, teacher_train_mode: bool = True,
                  init_from: Optional[dict] = None, data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
-        student = dict(student)
-        if data_preprocessor is None:
-            data_preprocessor = student.get('data_preprocessor')
-        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        self.student = MODELS.build(student)
-        self.teacher = MODELS.build(dict(teacher))
-        self.teacher_ckpt = teacher_ckpt
-        self.teacher_ckpt_prefix = teacher_ckpt_prefix
+        super().__init__(student, teacher, teacher_ckpt=teacher_ckpt,
+                         teacher_ckpt_prefix=teacher_ckpt_prefix,
+                         teacher_train_mode=teacher_train_mode,
+                         data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.student_frames = list(student_frames) if student_frames is not None else None
         self.student_size = tuple(student_size) if student_size is not None else None
-        self.teacher_train_mode = teacher_train_mode
         self.init_from = dict(init_from) if init_from else None
         if self.init_from and self.init_from.get('mode', 'load') not in ('load', 'slice'):
             raise ValueError(f"PASDistiller.init_from.mode must be 'load' or 'slice', got "
@@ -130,8 +113,6 @@ class PASDistiller(BaseModel):
         self.distill_loss = MODELS.build(distill_loss or dict(
             type='KLDivergenceKDLoss', loss_weight=ALPHA * TEMPERATURE ** 2,
             temperature=TEMPERATURE))
-        for p in self.teacher.parameters():
-            p.requires_grad_(False)
         for m in self.teacher.modules():
             if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
                 m.momentum = 0.0   # batch statistics in train mode, running statistics frozen
@@ -169,44 +150,16 @@ class PASDistiller(BaseModel):
         module.load_state_dict(state)
         logger.info(f'PASDistiller: loaded {path}')
 
-    def train(self, mode: bool = True):
-        """R follows ``mode``; B stays frozen (BN in train mode if ``teacher_train_mode``)."""
-        super().train(mode)
-        self.teacher.train(bool(self.teacher_train_mode and mode))
-        return self
-
-    # ------------------------------------------------------------------ forward
-    def forward(self, inputs: torch.Tensor, data_samples: Optional[List] = None,
-                mode: str = 'tensor'):
-        """``loss``: B's inputs (B, V, C, T, H, W); ``predict`` / ``tensor``: R alone on its own
-        (already reduced) inputs."""
-        if mode == 'loss':
-            return self.loss(inputs, data_samples)
-        if mode == 'predict':
-            return self.student.predict(inputs, data_samples)
-        if mode == 'tensor':
-            return self.student._forward(inputs)
-        raise RuntimeError(f'Invalid mode "{mode}"; only "loss", "predict" and "tensor"')
-
-    @staticmethod
-    def logits(recognizer, inputs: torch.Tensor, data_samples=None):
-        """(B, V, C, T, H, W) -> (B, num_classes) logits averaged over views, aux losses."""
-        feats, kwargs = recognizer.extract_feat(inputs, data_samples=data_samples)
-        scores = recognizer.cls_head(feats)
-        return scores.view(inputs.shape[0], -1, scores.shape[-1]).mean(1), \
-            kwargs.get('loss_aux', {})
-
     def student_inputs(self, inputs: torch.Tensor) -> torch.Tensor:
         """R's input derived from B's input (:func:`reduce_clip`)."""
         return reduce_clip(inputs, self.student_frames, self.student_size)
 
-    def loss(self, inputs: torch.Tensor, data_samples: List) -> dict:
-        """Eq. 6.7: ``CE(R(x_R), y) + alpha t^2 KL(B(x_B) || R(x_R))``."""
-        with torch.no_grad():
-            teacher_logits, _ = self.logits(self.teacher, inputs)
-        student_logits, loss_aux = self.logits(self.student, self.student_inputs(inputs),
-                                               data_samples)
-        losses = dict(self.student.cls_head.loss_by_feat(student_logits, data_samples))
-        losses.update(loss_aux)
-        losses['loss_kd'] = self.distill_loss(student_logits, teacher_logits)
-        return losses
+    def split_inputs(self, inputs: torch.Tensor,
+                     data_samples: List) -> Tuple[torch.Tensor, torch.Tensor]:
+        """(R's reduced input, B's own input) of the same samples."""
+        return self.student_inputs(inputs), inputs
+
+    def distill(self, student_logits: torch.Tensor,
+                teacher_logits: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """Eq. 6.7's ``alpha t^2 KL(B(x_B) || R(x_R))`` (the CE term is the student head's)."""
+        return dict(loss_kd=self.distill_loss(student_logits, teacher_logits))

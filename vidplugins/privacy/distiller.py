@@ -11,27 +11,21 @@ are the obfuscated clip and last V the original; a training batch without that p
 """
 from __future__ import annotations
 
-import os.path as osp
 from typing import Dict, List, Optional
 
 import torch
 from mmengine.logging import MMLogger
-from mmengine.model import BaseModel
 from mmengine.utils import is_list_of
 
 from mmaction.registry import MODELS
 
+from ..distillation.recognizer import RecognizerDistiller, load_state_dict_file
+
 __all__ = ['PrivilegedDistiller']
 
 
-def _strip_prefix(state_dict: dict, prefix: str) -> dict:
-    if not prefix:
-        return state_dict
-    return {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
-
-
 @MODELS.register_module()
-class PrivilegedDistiller(BaseModel):
+class PrivilegedDistiller(RecognizerDistiller):
     """Student / frozen-teacher pair for privacy-preserving action recognition.
 
     Args:
@@ -56,23 +50,16 @@ class PrivilegedDistiller(BaseModel):
                  teacher_ckpt_prefix: str = '', distill_losses: Optional[Dict[str, dict]] = None,
                  teacher_train_mode: bool = False, data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
-        student = dict(student)
-        if data_preprocessor is None:
-            data_preprocessor = student.get('data_preprocessor')
-        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        self.student = MODELS.build(student)
-        self.teacher = MODELS.build(dict(teacher))
-        self.teacher_ckpt = teacher_ckpt
-        self.teacher_ckpt_prefix = teacher_ckpt_prefix
-        self.teacher_train_mode = teacher_train_mode
+        super().__init__(student, teacher, teacher_ckpt=teacher_ckpt,
+                         teacher_ckpt_prefix=teacher_ckpt_prefix,
+                         teacher_train_mode=teacher_train_mode,
+                         data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.distill_losses = torch.nn.ModuleDict(
             {name: MODELS.build(cfg) for name, cfg in (distill_losses or {}).items()})
         for name in self.distill_losses:
             if not name.startswith('loss'):
                 raise ValueError(f'distill_losses key {name!r} must start with "loss" (mmengine '
                                  'only back-propagates log entries named loss*)')
-        for p in self.teacher.parameters():
-            p.requires_grad_(False)
         self.teacher.train(self.teacher_train_mode)
 
     # ------------------------------------------------------------------ weights
@@ -92,11 +79,11 @@ class PrivilegedDistiller(BaseModel):
         if not path:
             raise ValueError('PrivilegedDistiller: teacher_ckpt is required to train (a random '
                              'teacher would distil noise); set model.teacher_ckpt')
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'PrivilegedDistiller: teacher_ckpt {path!r} does not exist')
-        ckpt = torch.load(path, map_location='cpu', weights_only=True)
-        state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else ckpt
-        state = _strip_prefix(state, self.teacher_ckpt_prefix)
+        try:
+            state = load_state_dict_file(path, self.teacher_ckpt_prefix)
+        except FileNotFoundError:
+            raise FileNotFoundError(
+                f'PrivilegedDistiller: teacher_ckpt {path!r} does not exist') from None
         missing, unexpected = self.teacher.load_state_dict(state, strict=False)
         if missing or unexpected:
             raise KeyError(f'PrivilegedDistiller: teacher_ckpt {path!r} (prefix '
@@ -105,35 +92,7 @@ class PrivilegedDistiller(BaseModel):
                            f'{unexpected[:5]}{"..." if len(unexpected) > 5 else ""}')
         MMLogger.get_current_instance().info(f'PrivilegedDistiller: teacher loaded from {path}')
 
-    def train(self, mode: bool = True):
-        """Train the student; the teacher stays frozen (eval mode unless teacher_train_mode)."""
-        super().train(mode)
-        self.teacher.train(self.teacher_train_mode and mode)
-        return self
-
-    # ------------------------------------------------------------------ forward
-    def forward(self, inputs: torch.Tensor, data_samples: Optional[List] = None,
-                mode: str = 'tensor'):
-        """``loss``: paired (B, 2V, C, T, H, W) inputs; ``predict`` / ``tensor``: the student on
-        (B, V, C, T, H, W) anonymised inputs (the teacher is not run)."""
-        if mode == 'loss':
-            return self.loss(inputs, data_samples)
-        if mode == 'predict':
-            return self.student.predict(inputs, data_samples)
-        if mode == 'tensor':
-            return self.student._forward(inputs)
-        raise RuntimeError(f'Invalid mode "{mode}"; only "loss", "predict" and "tensor"')
-
-    @staticmethod
-    def _logits(recognizer, inputs: torch.Tensor, data_samples=None):
-        """(B, V, C, T, H, W) -> (B, num_classes) logits averaged over the V views, and the
-        recognizer's auxiliary losses."""
-        feats, kwargs = recognizer.extract_feat(inputs, data_samples=data_samples)
-        scores = recognizer.cls_head(feats)
-        return scores.view(inputs.shape[0], -1, scores.shape[-1]).mean(1), \
-            kwargs.get('loss_aux', {})
-
-    def split_pairs(self, inputs: torch.Tensor, data_samples: List):
+    def split_inputs(self, inputs: torch.Tensor, data_samples: List):
         """Split packed paired inputs into (student x, teacher x*), each (B, V, C, T, H, W).
 
         Raises:
@@ -153,14 +112,8 @@ class PrivilegedDistiller(BaseModel):
                              f'2 x {v} paired views')
         return inputs[:, :v], inputs[:, v:]
 
-    def loss(self, inputs: torch.Tensor, data_samples: List) -> dict:
-        """Eq. 5.5 / 5.11: student CE on x plus the distillation losses against f_t(x*)."""
-        x, x_star = self.split_pairs(inputs, data_samples)
-        with torch.no_grad():
-            teacher_logits, _ = self._logits(self.teacher, x_star)
-        student_logits, loss_aux = self._logits(self.student, x, data_samples)
-        losses = dict(self.student.cls_head.loss_by_feat(student_logits, data_samples))
-        losses.update(loss_aux)
-        for name, loss in self.distill_losses.items():
-            losses[name] = loss(student_logits, teacher_logits)
-        return losses
+    def distill(self, student_logits: torch.Tensor,
+                teacher_logits: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """Eq. 5.5 / 5.11: the configured distillation losses of f_s(x) against f_t(x*)."""
+        return {name: loss(student_logits, teacher_logits)
+                for name, loss in self.distill_losses.items()}
