@@ -19,28 +19,46 @@ def run(*args):
     return p.returncode, p.stdout, p.stderr
 
 
+def run_tool(tool, *args):
+    """``tools/anonymize.py`` / ``tools/privacy_audit.py`` run in this process: their ``main(argv)``
+    with stdout / stderr captured, ``SystemExit`` (argparse) as the exit status. Same output as
+    the command line without a new interpreter importing torch and mediapipe per call (the real
+    command line is run by ``test_real_videos_audit_to_zero_residual_faces``)."""
+    import contextlib
+    import io
+    import runpy
+    main = runpy.run_path(osp.join(REPO, tool), run_name='tool_under_test')['main']
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else 1
+    return code, out.getvalue(), err.getvalue()
+
+
 def test_anonymize_and_audit_tools_on_generated_data(tmp_path):
     src, dst = tmp_path / 'in', tmp_path / 'out'
     (src / 'walk').mkdir(parents=True)
     square_video(str(src / 'walk' / 'a.mp4'), n=4)
     (src / 'walk' / 'broken.avi').write_bytes(b'')
-    code, out, err = run('tools/anonymize.py', str(src), str(dst), '--level', 'face',
-                         '--detector', '{"type": "BoxFileDetector"}', '--method', 'pixelate')
+    code, out, err = run_tool('tools/anonymize.py', str(src), str(dst), '--level', 'face',
+                              '--detector', '{"type": "BoxFileDetector"}', '--method', 'pixelate')
     assert code == 1 and 'broken.avi' in err  # a skipped video sets the exit status
     rep = json.load(open(dst / 'anonymize_report.json'))
     assert rep['summary']['ok'] == 1 and rep['summary']['skipped'] == 1
     assert osp.isfile(dst / 'walk' / 'a.mp4')
-    code, out, err = run('tools/privacy_audit.py', str(dst), '--out', str(tmp_path / 'a.json'),
-                         '--plot', str(tmp_path / 'a.png'), '--no-body',
-                         '--max-residual-faces', '0')
+    code, out, err = run_tool('tools/privacy_audit.py', str(dst), '--out', str(tmp_path / 'a.json'),
+                              '--plot', str(tmp_path / 'a.png'), '--no-body',
+                              '--max-residual-faces', '0')
     assert code == 0, err
     audit = json.load(open(tmp_path / 'a.json'))
     assert audit['summary']['faces'] == 0 and osp.getsize(tmp_path / 'a.png') > 0
     # on the originals (box-file faces in all 4 frames) the flagged frames come out as pictures
     os.remove(src / 'walk' / 'broken.avi')
-    code, out, err = run('tools/privacy_audit.py', str(src), '--out', str(tmp_path / 'b.json'),
-                         '--no-body', '--face-detector', '{"type": "BoxFileDetector"}',
-                         '--show-dir', str(tmp_path / 'flagged'), '--max-residual-faces', '0')
+    code, out, err = run_tool('tools/privacy_audit.py', str(src), '--out', str(tmp_path / 'b.json'),
+                              '--no-body', '--face-detector', '{"type": "BoxFileDetector"}',
+                              '--show-dir', str(tmp_path / 'flagged'), '--max-residual-faces', '0')
     assert code == 1, err  # 4 faces > 0
     assert '4 flagged frames written' in out
     assert sorted(os.listdir(tmp_path / 'flagged' / 'walk' / 'a.mp4')) == [
@@ -53,15 +71,16 @@ def test_tools_fail_on_missing_empty_or_unreadable_input(tmp_path):
     empty = tmp_path / 'empty'
     empty.mkdir()
     (empty / 'notes.txt').write_text('x')
-    code, out, err = run('tools/anonymize.py', str(tmp_path / 'misspelt'), str(tmp_path / 'o'))
+    code, out, err = run_tool('tools/anonymize.py', str(tmp_path / 'misspelt'), str(tmp_path / 'o'))
     assert code == 2 and 'misspelt does not exist' in err and 'Traceback' not in err
-    code, out, err = run('tools/anonymize.py', str(empty), str(tmp_path / 'o'))
+    code, out, err = run_tool('tools/anonymize.py', str(empty), str(tmp_path / 'o'))
     assert code == 2 and 'no video, image or rawframes' in err and 'Traceback' not in err
-    code, out, err = run('tools/privacy_audit.py', str(tmp_path / 'misspelt'), '--out',
-                         str(tmp_path / 'x.json'), '--max-residual-faces', '0')
+    code, out, err = run_tool('tools/privacy_audit.py', str(tmp_path / 'misspelt'), '--out',
+                              str(tmp_path / 'x.json'), '--max-residual-faces', '0')
     assert code == 2 and 'does not exist' in err and 'Traceback' not in err
-    code, out, err = run('tools/privacy_audit.py', str(empty), '--out', str(tmp_path / 'x.json'),
-                         '--max-residual-faces', '0')
+    code, out, err = run_tool('tools/privacy_audit.py', str(empty), '--out',
+                              str(tmp_path / 'x.json'),
+                              '--max-residual-faces', '0')
     assert code == 2 and 'no video found' in err
     # one readable video (its box file says: no face), one unreadable, one truncated, one unknown
     src = tmp_path / 'in'
@@ -75,9 +94,9 @@ def test_tools_fail_on_missing_empty_or_unreadable_input(tmp_path):
     (src / 'broken.mp4').write_bytes(b'\x00not a video' * 20)
     with open(src / 'half.avi', 'r+b') as f:
         f.truncate(osp.getsize(src / 'half.avi') // 2)
-    code, out, err = run('tools/privacy_audit.py', str(src), '--out', str(tmp_path / 'a.json'),
-                         '--no-body', '--face-detector', '{"type": "BoxFileDetector"}',
-                         '--max-residual-faces', '0')
+    code, out, err = run_tool('tools/privacy_audit.py', str(src), '--out', str(tmp_path / 'a.json'),
+                              '--no-body', '--face-detector', '{"type": "BoxFileDetector"}',
+                              '--max-residual-faces', '0')
     rep = json.load(open(tmp_path / 'a.json'))
     assert code == 1 and rep['summary']['faces'] == 0, err
     assert [x['video'] for x in rep['skipped']] == ['broken.mp4']
@@ -86,8 +105,8 @@ def test_tools_fail_on_missing_empty_or_unreadable_input(tmp_path):
     assert rep['summary']['unknown'] == 2
     assert '2 of 3 listed videos were not audited' in err and 'Traceback' not in err
     # anonymize: the report says where it is, lists the unknown file, flags the truncated video
-    code, out, err = run('tools/anonymize.py', str(src), str(tmp_path / 'anon'), '--detector',
-                         '{"type": "BoxFileDetector"}')
+    code, out, err = run_tool('tools/anonymize.py', str(src), str(tmp_path / 'anon'), '--detector',
+                              '{"type": "BoxFileDetector"}')
     report = str(tmp_path / 'anon' / 'anonymize_report.json')
     assert code == 1 and f'report: {report}' in out
     assert '2 files of unknown type not processed: a.mp4.boxes.json, half.avi.boxes.json' in err
