@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vidplugins.art2real.banks import PatchBanks, build_banks, patch_rows
+from vidplugins.art2real.banks import BANK_INDEX, PatchBanks, build_banks, patch_rows
 from vidplugins.art2real.patches import Scale
 from vidplugins.art2real.segmenters import read_rgb
 from vidplugins.utils.knn import RawRows, build_cosine_index, normalize_rows
@@ -164,7 +164,9 @@ def test_compressed_index_reranks_exactly_from_the_rows(tmp_path):
     rows = RawRows(str(path), 48, cache_bytes=0)
     np.testing.assert_array_equal(rows.take(np.array([[5, -1], [7999, 5]]))[0, 0], x[5])
     mean = x.mean(0)
-    index = build_cosine_index(rows, mean, exact_max_bytes=0, nprobe=16)
+    # The banks' compressed index (BANK_INDEX: PCA-R, IVF, 8-bit codes); PQ training on 4-d
+    # sub-vectors takes ~45 s here for the same check.
+    index = build_cosine_index(rows, mean, exact_max_bytes=0, factory=BANK_INDEX, nprobe=16)
     assert not index.exact
     q = x[:200] + 0.05 * rng.standard_normal((200, 48)).astype(np.float32)
     ids, cos = index.search(q, 5)
