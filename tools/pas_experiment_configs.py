@@ -10,7 +10,7 @@ cannot drift from it:
 - ``teacher_bn/``   Table 6.8: iteration 1 of R(2+1)D-18, every operator, B in train mode (PAS)
                     and in eval mode;
 - ``transfer/``     Table 6.6: B and PAS-k fine-tuned on UCF101 / HMDB51 (mmaction2's video-list
-                    layout and split files; split 1, ``--cfg-options`` for splits 2 and 3).
+                    layout and split files; splits 2 and 3 inherit split 1's config).
 
 Checkpoints are placeholders under ``checkpoints/`` (B, PAS-k student weights as the search
 exports them: ``DIR/iter<tau>_<op>/student.pth``); README.md says which file each one is.
@@ -133,13 +133,15 @@ def write_teacher_bn(root: str, written: list) -> None:
 #: Table 6.6 datasets: mmaction2's layout (tools/data/ucf101, tools/data/hmdb51: videos in
 #: ``videos/``, split lists ``<name>_{train,val}_split_<s>_videos.txt``).
 TRANSFER = dict(ucf101=101, hmdb51=51)
+SPLITS = (1, 2, 3)   # Table 6.6 averages the three official splits
 
 
 def write_transfer(root: str, written: list) -> None:
     """Table 6.6: fine-tune B / PAS-k (Kinetics-400 weights) on UCF101 and HMDB51 with the base
     lr / 10, the architecture's own pipelines; SlowFast B and PAS-1, -2 need 64 raw frames,
     which many HMDB51 videos lack (the thesis leaves them out). Each dataset's classes, folders
-    and split files are one shared second ``_base_`` (``_base_/pas_transfer_<ds>-split1.py``)."""
+    and split files are one shared second ``_base_`` (``_base_/pas_transfer_<ds>-split1.py``);
+    the split 2 and 3 configs inherit split 1's and change only the split lists."""
     for dataset, classes in TRANSFER.items():
         recipe = osp.join(root, '_base_', f'pas_transfer_{dataset}-split1.py')
         data = {split: dict(data_root=f'data/{dataset}', data_prefix=dict(video='videos'),
@@ -174,6 +176,18 @@ def write_transfer(root: str, written: list) -> None:
                              f'Table 6.6: {arch(name, k)[:-3]} (Kinetics-400 weights)\n'
                              f'# fine-tuned on {dataset} split 1 (lr / 10)')
                 written.append(path)
+                for split in SPLITS[1:]:   # the same recipe on the other split lists
+                    files = {loader: dict(dataset=_nest(where, dict(
+                        ann_file=f'{dataset}_{part}_split_{split}_videos.txt')))
+                        for loader, part in (('train_dataloader', 'train'),
+                                             ('val_dataloader', 'val'),
+                                             ('test_dataloader', 'val'))
+                        if loader in loaders
+                        for where in [_dataset_with_pipeline(_plain(cfg[loader].dataset))[0]]}
+                    child = path.replace('-split1.py', f'-split{split}.py')
+                    write_config(child, [f'./{osp.basename(path)}'], files,
+                                 f'Table 6.6: {osp.basename(path)[:-3]} on split {split}')
+                    written.append(child)
 
 
 def write_all(root: str) -> list:

@@ -42,7 +42,7 @@ def test_shipped_configs_are_what_the_generator_writes(tmp_path):
     tool = runpy.run_path(osp.join(REPO, 'tools', 'pas_experiment_configs.py'))
     written = sorted(osp.relpath(p, root / 'pas') for p in tool['write_all'](str(root / 'pas')))
     assert written == _shipped()
-    assert len(written) == 10 + 11 + 14 + 21 + 3   # + the teacher and two dataset bases
+    assert len(written) == 10 + 11 + 14 + 3 * 21 + 3   # + the teacher and two dataset bases
     for rel in written:
         with open(root / 'pas' / rel) as a, open(osp.join(PAS, rel)) as b:
             assert a.read() == b.read(), rel
@@ -98,18 +98,21 @@ def test_table_6_8_teacher_bn(op):
 
 def test_table_6_6_transfer():
     files = sorted(glob.glob(osp.join(PAS, 'transfer', '*.py')))
-    assert len(files) == 12 + 6 + 3   # HMDB51 only from SlowFast PAS-3 (64 raw frames before)
+    # HMDB51 only from SlowFast PAS-3 (64 raw frames before); splits 1, 2 and 3
+    assert len(files) == 3 * (12 + 6 + 3)
     for path in files:
         name = osp.basename(path)
+        split = int(name[-4])
         cfg = Config.fromfile(path)
         dataset = 'ucf101' if 'ucf101' in name else 'hmdb51'
         assert cfg.model.cls_head.num_classes == (101 if dataset == 'ucf101' else 51)
         train = cfg.train_dataloader.dataset
         while 'pipeline' not in train:
             train = train.dataset
-        assert train.ann_file == f'{dataset}_train_split_1_videos.txt'
+        assert train.ann_file == f'{dataset}_train_split_{split}_videos.txt'
         assert train.data_root == f'data/{dataset}'
-        assert cfg.test_dataloader.dataset.ann_file == f'{dataset}_val_split_1_videos.txt'
+        assert cfg.val_dataloader.dataset.ann_file == f'{dataset}_val_split_{split}_videos.txt'
+        assert cfg.test_dataloader.dataset.ann_file == f'{dataset}_val_split_{split}_videos.txt'
         arch = _cfg(cfg.load_from[len('checkpoints/'):-len('.pth')] + '.py')
         assert cfg.optim_wrapper.optimizer.lr == pytest.approx(
             arch.optim_wrapper.optimizer.lr / 10)
@@ -152,7 +155,7 @@ def test_every_generated_config_merges_to_a_buildable_model():
         for n in _networks(c.model):
             kinds.setdefault((n.backbone.type, n.cls_head.type), []).append(set(n.backbone))
     rest = [rel for rel in _shipped() if rel not in BUILT and not rel.startswith('_base_')]
-    assert len(rest) == 56 - len(BUILT)
+    assert len(rest) == 56 + 2 * 21 - len(BUILT)   # + transfer splits 2 and 3
     for rel in rest:
         cfg = _cfg(rel)
         init_default_scope(cfg.get('default_scope', 'mmaction'))
