@@ -2,7 +2,7 @@
 through the real runner (every hypothesis an ordinary tools/train.py + tools/test.py job).
 
     python demo/pas_demo.py [--work-dir work_dirs/pas_demo] [--max-parallel 2] [--seed 0]
-        [--iterations 2]
+        [--iterations 2] [--channel-init scratch|slice]
 
 Generates clips whose class (a 2-px texture orientation) is visible in every frame, so time is
 redundant while spatial detail is not; trains a tiny R(2+1)D base B; runs the search; also trains
@@ -11,6 +11,10 @@ sequence, FLOPs and accuracies, and writes DIR/search/report.md and search_curve
 Expected: eps_t or eps_f first, and the KD + fine-tuned R_1 above the same network trained from
 scratch with CE. Each job runs with OMP_NUM_THREADS = cores / max_parallel (one thread per job on
 two cores; with one thread, B trained twice here on the same seed gave the same figures).
+``--channel-init slice`` runs the same search with the c / l hypotheses initialised from a
+torch-pruning slice of R_{tau-1} (the thesis's future work) instead of random weights: compare
+its iter*_c / iter*_l rows with the default run's (``benchmarks/bench_pas_slice.py`` isolates
+the c hypothesis of iteration 1).
 """
 import argparse
 import os
@@ -47,7 +51,8 @@ def job_threads(max_parallel: int) -> int:
     return max(1, (os.cpu_count() or 1) // max(1, max_parallel))
 
 
-def run_demo(work_dir: str, max_parallel: int = 2, seed: int = 0, iterations: int = 2):
+def run_demo(work_dir: str, max_parallel: int = 2, seed: int = 0, iterations: int = 2,
+             channel_init: str = 'scratch'):
     """Generate the data (once), run (or continue) the search; returns the search state."""
     from vidplugins.demo_data.pas_videos import generate_pas_videos
     from vidplugins.pas.launchers import LocalLauncher
@@ -61,7 +66,7 @@ def run_demo(work_dir: str, max_parallel: int = 2, seed: int = 0, iterations: in
         os.environ.setdefault(var, str(job_threads(max_parallel)))
     search = PASSearch(base, osp.join(work_dir, 'search'), LocalLauncher(),
                        ops=['s', 't', 'f', 'c', 'l'], iterations=iterations,
-                       max_parallel=max_parallel, without_pas=True,
+                       max_parallel=max_parallel, without_pas=True, channel_init=channel_init,
                        hypothesis_options=[f'train_cfg.max_epochs={HYPOTHESIS_EPOCHS}'])
     return search.run()
 
@@ -97,9 +102,12 @@ def main():
     p.add_argument('--max-parallel', type=int, default=2)
     p.add_argument('--seed', type=int, default=0, help="the generated clips' seed")
     p.add_argument('--iterations', type=int, default=2)
+    p.add_argument('--channel-init', choices=['scratch', 'slice'], default='scratch',
+                   help='c / l hypotheses from random weights (thesis) or a slice of R_{tau-1}')
     args = p.parse_args()
     start = time.time()
-    state = run_demo(args.work_dir, args.max_parallel, args.seed, args.iterations)
+    state = run_demo(args.work_dir, args.max_parallel, args.seed, args.iterations,
+                     args.channel_init)
     print(summary(state))
     print(f'wall time: {time.time() - start:.0f} s')
     print(f'curve: {osp.join(args.work_dir, "search", "search_curve.png")}')
