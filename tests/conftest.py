@@ -1,4 +1,4 @@
-import os
+import importlib.util
 import os.path as osp
 
 import pytest
@@ -6,6 +6,17 @@ import pytest
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 #: Real files shared with developers and CI (absent on a user's machine: tests using them skip).
 SHARED_DATA = osp.join(osp.dirname(REPO), 'shared', 'data')
+
+
+def load_script(*parts, name=None):
+    """Import a repository script (``demo/``, ``tools/``, ``benchmarks/``, ``projects/``) as a
+    module, e.g. ``load_script('demo', 'art2real_demo.py')``, to call its functions in-process."""
+    path = osp.join(REPO, *parts)
+    spec = importlib.util.spec_from_file_location(
+        name or osp.splitext(osp.basename(path))[0], path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def shared(*parts):

@@ -6,18 +6,13 @@ raises when the weights differ), so the contextual loss is the only difference. 
 demo's default one (32x32 images, a small generator, the loss at the 8x8 / 16x16 scales with
 lambda raised for the demo); the sign was checked over seeds 0, 1, 2 (configs/art2real/README.md).
 """
-import importlib.util
 import os.path as osp
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from ..conftest import load_script
 
 
 def load_demo():
-    spec = importlib.util.spec_from_file_location(
-        'art2real_demo', osp.join(REPO, 'demo', 'art2real_demo.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script('demo', 'art2real_demo.py')
 
 
 def test_contextual_loss_brings_translations_closer_to_the_photos(tmp_path):

@@ -1,8 +1,6 @@
 """Helpers of the PersonArt app tests: a live uvicorn server and small HTTP clients."""
-import importlib.util
 import io
 import json
-import os.path as osp
 import socket
 import threading
 import time
@@ -10,15 +8,11 @@ import urllib.error
 import urllib.request
 import uuid
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from ..conftest import load_script
 
 
 def load_app_module():
-    spec = importlib.util.spec_from_file_location(
-        'personart_app', osp.join(ROOT, 'projects', 'personart_app', 'app.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script('projects', 'personart_app', 'app.py', name='personart_app')
 
 
 def serve(app):

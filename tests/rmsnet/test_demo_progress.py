@@ -1,10 +1,8 @@
 """The main demo shows the progress of the tools it runs (issue 10, item 12): epoch, iteration,
 ETA and loss from mmengine's logger lines on the console, the whole output in the log file."""
-import importlib.util
-import os.path as osp
 import sys
 
-from tests.conftest import REPO
+from tests.conftest import load_script
 
 TRAIN_LINE = ('12/01 14:40:01 - mmengine - INFO - Epoch(train) [3][10/32]  base_lr: 5.0e-02 '
               'lr: 4.1e-02  eta: 0:01:23  time: 0.2109  data_time: 0.0101  memory: 0  '
@@ -15,11 +13,7 @@ VAL_LINE = ('12/01 14:41:00 - mmengine - INFO - Epoch(val) [3][4/4]    '
 
 
 def load_demo():
-    spec = importlib.util.spec_from_file_location(
-        'rmsnet_demo', osp.join(REPO, 'demo', 'rmsnet_soccernet_demo.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script('demo', 'rmsnet_soccernet_demo.py', name='rmsnet_demo')
 
 
 def test_progress_line_keeps_epoch_eta_loss_and_average_map():

@@ -1,7 +1,6 @@
 """tools/data/soccernet/extract_frames.py never fails silently (issue 10, item 9): a video
 without frames is not recorded as done, failed image writes fail the half, frames without a
 timestamp are counted and reported."""
-import importlib.util
 import os.path as osp
 import subprocess
 import sys
@@ -9,16 +8,13 @@ import types
 
 import numpy as np
 
-from tests.conftest import REPO
+from tests.conftest import REPO, load_script
 
 TOOL = osp.join(REPO, 'tools', 'data', 'soccernet', 'extract_frames.py')
 
 
 def load_tool():
-    spec = importlib.util.spec_from_file_location('extract_frames_tool', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(TOOL, name='extract_frames_tool')
 
 
 def write_video(path, num_frames, fps=4):
