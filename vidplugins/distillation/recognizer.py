@@ -11,6 +11,7 @@ torch 2 (see ``../shared/docs/environment.md``), hence this small base.
 from __future__ import annotations
 
 import os.path as osp
+from abc import abstractmethod
 from typing import Dict, List, Optional, Tuple
 
 import torch
@@ -43,7 +44,8 @@ def recognizer_logits(recognizer, inputs: torch.Tensor,
 
 
 class RecognizerDistiller(BaseModel):
-    """Student / frozen-teacher pair of mmaction2 recognizers (not registered: a base class).
+    """Student / frozen-teacher pair of mmaction2 recognizers (abstract, not registered: a
+    subclass defines :meth:`split_inputs` and :meth:`distill`).
 
     Args:
         student: recognizer config; its ``data_preprocessor`` becomes the distiller's when none
@@ -77,16 +79,16 @@ class RecognizerDistiller(BaseModel):
         self.teacher.train(bool(self.teacher_train_mode and mode))
         return self
 
-    # ------------------------------------------------------------------ hooks for subclasses
+    # ------------------------------------------------------------------ what subclasses define
+    @abstractmethod
     def split_inputs(self, inputs: torch.Tensor,
                      data_samples: List) -> Tuple[torch.Tensor, torch.Tensor]:
         """(student input, teacher input), each (B, V, C, T, H, W), from the batch."""
-        raise NotImplementedError
 
+    @abstractmethod
     def distill(self, student_logits: torch.Tensor,
                 teacher_logits: torch.Tensor) -> Dict[str, torch.Tensor]:
         """Distillation losses (names starting with ``loss``) on (B, num_classes) logits."""
-        raise NotImplementedError
 
     # ------------------------------------------------------------------ forward
     def forward(self, inputs: torch.Tensor, data_samples: Optional[List] = None,
