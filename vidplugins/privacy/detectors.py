@@ -46,7 +46,7 @@ import abc
 import json
 import os.path as osp
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import List, Optional, Sequence
 
 import cv2
 import numpy as np
@@ -57,7 +57,8 @@ __all__ = ['Detections', 'MalformedDetections', 'PRIVACY_DETECTORS', 'build_dete
            'BaseDetector', 'MediaPipeFaceDetector', 'CascadeFaceDetector',
            'SelfieSegmentationBody', 'HOGPeopleDetector', 'MMDetDetector', 'BoxFileDetector',
            'UnionDetector', 'sidecar_path', 'masks_from_probability',
-           'box_iou', 'merge_overlapping', 'MTCNNFaceDetector', 'DlibFaceDetector',
+           'box_iou', 'overlap_groups', 'union_box', 'merge_overlapping', 'MTCNNFaceDetector',
+           'DlibFaceDetector',
            'FamilyUnionDetector', 'Disagreement', 'calibrated_scores', 'unmatched',
            'FACE_DETECTOR', 'PERSON_CUE', 'BODY_DETECTOR', 'landmarks_found']
 
@@ -145,28 +146,33 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
 
 
-def merge_overlapping(boxes: np.ndarray, scores: np.ndarray, iou: float = 0.3):
-    """Greedy merge, highest score first: every box with IoU > ``iou`` to a kept box is absorbed
-    into it (the kept box grows to the union of both, score = the larger). ``(N, 4), (N,) ->
-    (K, 4), (K,)`` with K <= N."""
+def overlap_groups(boxes: np.ndarray, scores: np.ndarray, iou: float = 0.3) -> List[List[int]]:
+    """Greedy grouping, highest score first: a kept box takes every remaining box whose IoU with
+    it exceeds ``iou``. ``(N, 4), (N,) ->`` index groups, each led by its highest-scoring box."""
     boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
-    scores = np.asarray(scores, np.float32).reshape(-1)
-    order = list(np.argsort(-scores, kind='stable'))
-    out_b, out_s = [], []
+    order = list(np.argsort(-np.asarray(scores, np.float32).reshape(-1), kind='stable'))
+    groups = []
     while order:
         i = order.pop(0)
-        box = boxes[i].copy()
-        rest = []
-        for j in order:
-            if box_iou(boxes[i], boxes[j])[0, 0] > iou:
-                box[:2] = np.minimum(box[:2], boxes[j, :2])
-                box[2:] = np.maximum(box[2:], boxes[j, 2:])
-            else:
-                rest.append(j)
-        order = rest
-        out_b.append(box)
-        out_s.append(scores[i])
-    return np.asarray(out_b, np.float32).reshape(-1, 4), np.asarray(out_s, np.float32)
+        ov = box_iou(boxes[i], boxes[order])[0] if order else np.zeros(0)
+        groups.append([i] + [j for j, o in zip(order, ov) if o > iou])
+        order = [j for j, o in zip(order, ov) if not o > iou]
+    return groups
+
+
+def union_box(boxes: np.ndarray) -> np.ndarray:
+    """``(M, 4) -> (4,)``: the smallest box holding all of them."""
+    return np.concatenate([boxes[:, :2].min(0), boxes[:, 2:].max(0)]).astype(np.float32)
+
+
+def merge_overlapping(boxes: np.ndarray, scores: np.ndarray, iou: float = 0.3):
+    """Greedy merge (:func:`overlap_groups`): each group becomes the union of its boxes with the
+    group's highest score. ``(N, 4), (N,) -> (K, 4), (K,)`` with K <= N."""
+    boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
+    scores = np.asarray(scores, np.float32).reshape(-1)
+    groups = overlap_groups(boxes, scores, iou)
+    return (np.asarray([union_box(boxes[g]) for g in groups], np.float32).reshape(-1, 4),
+            np.asarray([scores[g[0]] for g in groups], np.float32))
 
 
 def build_detector(cfg) -> 'BaseDetector':

@@ -27,8 +27,8 @@ from typing import Optional, Sequence
 import numpy as np
 
 from .detectors import (PRIVACY_DETECTORS, BaseDetector, Detections, MalformedDetections,
-                        _check_frame, box_iou, build_detector, calibrated_scores,
-                        masks_from_probability)
+                        _check_frame, build_detector, calibrated_scores,
+                        masks_from_probability, overlap_groups, union_box)
 from .obfuscation import boxes_to_mask
 from .tiling import tile_windows
 
@@ -80,25 +80,10 @@ def group_by_head(heads: np.ndarray, persons: np.ndarray, scores: np.ndarray,
     heads = np.asarray(heads, np.float32).reshape(-1, 4)
     persons = np.asarray(persons, np.float32).reshape(-1, 4)
     scores = np.asarray(scores, np.float32).reshape(-1)
-    order = list(np.argsort(-scores, kind='stable'))
-    oh, op, os_ = [], [], []
-    while order:
-        i = order.pop(0)
-        h, p = heads[i].copy(), persons[i].copy()
-        ov = box_iou(heads[i], heads[order])[0] if order else np.zeros(0)
-        rest = []
-        for j, o in zip(order, ov):
-            if o > iou:
-                h[:2], h[2:] = np.minimum(h[:2], heads[j, :2]), np.maximum(h[2:], heads[j, 2:])
-                p[:2], p[2:] = np.minimum(p[:2], persons[j, :2]), np.maximum(p[2:], persons[j, 2:])
-            else:
-                rest.append(j)
-        order = rest
-        oh.append(h)
-        op.append(p)
-        os_.append(scores[i])
-    return (np.asarray(oh, np.float32).reshape(-1, 4), np.asarray(op, np.float32).reshape(-1, 4),
-            np.asarray(os_, np.float32))
+    groups = overlap_groups(heads, scores, iou)
+    return (np.asarray([union_box(heads[g]) for g in groups], np.float32).reshape(-1, 4),
+            np.asarray([union_box(persons[g]) for g in groups], np.float32).reshape(-1, 4),
+            np.asarray([scores[g[0]] for g in groups], np.float32))
 
 
 def person_windows(h: int, w: int, tile_frac: float = 0.5, min_tile: int = 224,
