@@ -18,28 +18,16 @@ Prints top-1 / top-5 and GFLOPs of each. The figures depend on the machine's loa
 time; the accuracies are those of the fixed seed.
 """
 import argparse
-import os
 import os.path as osp
 import sys
 import time
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
+sys.path.insert(0, osp.join(REPO, 'demo'))
 
 import vidplugins  # noqa: E402,F401  (compat fixes)
-
-DEMO = osp.join(REPO, 'configs', 'pas', 'pas_r2plus1d-tiny_cpu-demo.py')
-
-
-def _base_config(work_dir: str, data_root: str, epochs: int) -> str:
-    from vidplugins.utils.io import atomic_write
-    path = osp.join(work_dir, 'base.py')
-    with atomic_write(path) as f:
-        f.write(f'_base_ = {osp.relpath(DEMO, work_dir)!r}\n'
-                f'train_dataloader = dict(dataset=dict(data_root={data_root!r}))\n'
-                f'test_dataloader = dict(dataset=dict(data_root={data_root!r}))\n'
-                f'train_cfg = dict(max_epochs={epochs})\n')
-    return path
+from pas_demo import write_base_config  # noqa: E402  (the demo's B, pointed at its clips)
 
 
 def _test(cfg, work_dir: str, checkpoint: str = None) -> dict:
@@ -79,7 +67,7 @@ def run(work_dir: str, epochs: int = 3, base_epochs: int = 8, seed: int = 0) -> 
     data_root = osp.join(work_dir, 'data')
     if not osp.isfile(osp.join(data_root, 'generation.json')):
         generate_pas_videos(data_root, seed=seed)
-    base_path = _base_config(work_dir, data_root, base_epochs)
+    base_path = write_base_config(work_dir, data_root)   # epochs set per run below
     base = Config.fromfile(base_path)
     results = {}
     b_dir = osp.join(work_dir, 'B')
