@@ -28,6 +28,17 @@ def browser():
     drv.quit()
 
 
+# The results list is re-rendered on every answer: read it in one script call so that no element
+# handle can go stale between finding it and reading it.
+RESULTS_JS = ("return [...document.querySelectorAll('#results li')].map(li => "
+              "[li.getAttribute('data-id'), li.querySelector('.score').textContent])")
+
+
+def results(driver):
+    """[(data-id, score text)] of the results list, read atomically."""
+    return [tuple(r) for r in driver.execute_script(RESULTS_JS)]
+
+
 def test_upload_feedback_and_bad_file(generated_app, browser, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as EC
@@ -38,23 +49,20 @@ def test_upload_feedback_and_bad_file(generated_app, browser, tmp_path):
     browser.get(generated_app['url'] + '/')
     browser.find_element(By.ID, 'file').send_keys(str(selfie))
     browser.find_element(By.ID, 'upload').click()
-    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, '#results li')) == 6)
-    items = browser.find_elements(By.CSS_SELECTOR, '#results li')
-    first = [li.get_attribute('data-id') for li in items]
-    scores = [float(li.find_element(By.CLASS_NAME, 'score').text) for li in items]
+    wait.until(lambda d: len(results(d)) == 6)
+    first = [i for i, _ in results(browser)]
+    scores = [float(t) for _, t in results(browser)]
     assert scores == sorted(scores, reverse=True)
     # explanation heat-maps load as images
     wait.until(lambda d: d.execute_script(
         "return [...document.querySelectorAll('#results img.heatmap')]"
         ".every(i => i.complete && i.naturalWidth > 0)"))
     assert 'integrated gradients' in browser.find_element(By.ID, 'explanation').text
-    items[-1].find_element(By.CLASS_NAME, 'pos').click()
-    items[0].find_element(By.CLASS_NAME, 'neg').click()
+    browser.find_element(By.CSS_SELECTOR, f'#results li[data-id="{first[-1]}"] .pos').click()
+    browser.find_element(By.CSS_SELECTOR, f'#results li[data-id="{first[0]}"] .neg').click()
     wait.until(EC.text_to_be_present_in_element((By.ID, 'iteration'), '1'))
-    wait.until(lambda d: [li.get_attribute('data-id') for li in
-                          d.find_elements(By.CSS_SELECTOR, '#results li')] != first)
-    after = [li.get_attribute('data-id') for li in
-             browser.find_elements(By.CSS_SELECTOR, '#results li')]
+    wait.until(lambda d: [i for i, _ in results(d)] != first)
+    after = [i for i, _ in results(browser)]
     assert after.index(first[-1]) < 5
     # tick an attribute that some paintings have: the results are exactly those
     service = generated_app['service']
@@ -64,8 +72,7 @@ def test_upload_feedback_and_bad_file(generated_app, browser, tmp_path):
     browser.find_element(By.CSS_SELECTOR, f'#attributes input[value="{name}"]').click()
 
     def filtered(d):
-        ids = [int(li.get_attribute('data-id')) for li in
-               d.find_elements(By.CSS_SELECTOR, '#results li')]
+        ids = [int(i) for i, _ in results(d)]
         return len(ids) == min(6, bits[:, col].sum()) and all(bits[ids, col])
     wait.until(filtered)
     # a non-image upload: a clear message, the page keeps working
