@@ -110,3 +110,68 @@ def test_body_level_hides_the_suited_cyclist(body_anonymizer):
     assert not res.whole
     for x, y in ((365, 40), (340, 180), (300, 230)):  # face, tie, jacket
         assert _obfuscated(frame, out, x, y), (x, y)
+
+
+def _gt_file(tmp_path, anns, images=None):
+    import json
+    images = images or [dict(id=1, file_name='v.mp4', frame_index=3, width=100, height=80)]
+    p = tmp_path / 'persons.json'
+    p.write_text(json.dumps(dict(info=dict(min_height=40), images=images, annotations=anns,
+                                 categories=[dict(id=1, name='person')])))
+    return str(p)
+
+
+def test_person_recall_rule_needs_the_head_and_most_of_the_body(tmp_path):
+    from vidplugins.privacy.person_recall import evaluate_person_regions, load_person_boxes
+    gt = load_person_boxes(_gt_file(tmp_path, [
+        dict(id=1, image_id=1, category_id=1, bbox=[10, 10, 20, 50], head_box=[14, 10, 10, 10]),
+        dict(id=2, image_id=1, category_id=1, bbox=[50, 10, 20, 50], head_box=[54, 10, 10, 10]),
+        dict(id=3, image_id=1, category_id=1, bbox=[75, 20, 20, 40]),  # no head in the frame
+        dict(id=4, image_id=1, category_id=1, bbox=[0, 0, 5, 30])]))  # 30 px < min_height 40
+    fr = gt['frames'][0]
+    assert (fr['video'], fr['frame'], gt['min_height']) == ('v.mp4', 3, 40.0)
+    assert np.isnan(fr['heads'][2]).all() and fr['boxes'][0].tolist() == [10, 10, 30, 60]
+    region = np.zeros((80, 100), bool)
+    region[10:40, 10:30] = True  # person 1: head and 30 / 50 rows of the body
+    region[20:60, 50:70] = True  # person 2: 40 / 50 rows, but the head's top half is left
+    region[20:45, 75:95] = True  # person 3 (no head): 25 / 40 rows
+    rep = evaluate_person_regions([region], gt['frames'], min_height=gt['min_height'])
+    assert (rep['persons'], rep['covered']) == (3, 2) and rep['recall'] == pytest.approx(2 / 3)
+    assert rep['missed'] == [dict(video='v.mp4', frame=3, box=[50, 10, 70, 60], head=0.0,
+                                  body=0.8)]
+    # nothing outside the three counted boxes and the 5 x 30 one: 0x; then a 10 x 10 patch
+    assert rep['outside_median'] == 0.0
+    region[65:75, 0:10] = True
+    area = 20 * 50 * 2 + 20 * 40 + 5 * 30
+    out = evaluate_person_regions([region], gt['frames'])['outside_median']
+    assert out == pytest.approx(100 / area)
+
+
+def test_person_boxes_reject_malformed_files_naming_the_field(tmp_path):
+    from vidplugins.privacy.person_recall import load_person_boxes
+    with pytest.raises(ValueError, match=r'annotations\[0\]\.bbox'):
+        load_person_boxes(_gt_file(tmp_path, [dict(id=1, image_id=1, bbox=[1, 2, 3])]))
+    with pytest.raises(ValueError, match=r'annotations\[0\]\.head_box'):
+        load_person_boxes(_gt_file(tmp_path, [dict(id=1, image_id=1, bbox=[1, 2, 3, 4],
+                                                   head_box=[1, 2, 0, 4])]))
+    with pytest.raises(ValueError, match=r"images\[0\] has no 'frame_index'"):
+        load_person_boxes(_gt_file(tmp_path, [], [dict(id=1, file_name='v.mp4')]))
+
+
+def test_body_level_person_recall_on_annotated_shared_frames(body_anonymizer):
+    """Hand-annotated people on 8 frames of the shared videos (tests/data/privacy/
+    shared_video_persons.json, 29 people >= 40 px high): the body level's own decision on each
+    frame (no temporal carry: a lower bound of what the video gets) covers their heads (>= 90 %)
+    and most of their boxes (>= 50 %), without obfuscating more than the people's area outside
+    them (median) and without whole frames."""
+    import os.path as osp
+
+    from vidplugins.privacy.person_recall import anonymizer_person_recall, format_person_recall
+    root = osp.dirname(shared('videos', 'mmpose_demo_street.mp4'))
+    gt = osp.join(osp.dirname(osp.dirname(__file__)), 'data', 'privacy',
+                  'shared_video_persons.json')
+    rep = anonymizer_person_recall(body_anonymizer, gt, root, carry=0)
+    print(format_person_recall(rep))
+    assert rep['frames'] == 8 and rep['persons'] == 29 and rep['whole_frames'] == 0
+    assert rep['covered'] >= 20, format_person_recall(rep)
+    assert rep['outside_median'] <= 1.0
