@@ -256,7 +256,8 @@ def test_multi_person_segmenter_masks_each_person_and_includes_faces(tmp_path):
         json.dump({'frames': [[[80, 10, 90, 20, 0.9]]]}, f)
     seg = MultiPersonSegmenter(persons=dict(type='BoxFileDetector'),
                                person_thresholds=(0.3, 0.5), whole_frame=False,
-                               faces=dict(type='BoxFileDetector', path=faces), face_enlarge=0.1)
+                               faces=dict(type='BoxFileDetector', path=faces), face_enlarge=0.1,
+                               face_seeds=False)  # face seeds: tests/privacy/test_persons.py
     seg.reset(video)
     out = seg(np.full((64, 100, 3), 128, np.uint8)).validated((64, 100, 3))
     assert len(out) == 3 and out.masks.shape == (3, 64, 100)

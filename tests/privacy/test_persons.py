@@ -65,7 +65,7 @@ def test_segmenter_obfuscates_heads_and_gives_unsure_people_their_head_only():
                                whole_frame=False, head_enlarge=0.0)
     out = seg(np.full((64, 100, 3), 128, np.uint8)).validated((64, 100, 3))
     # sure person: its box (the flat crop has no segment: min_fill) and its head; unsure: head only
-    assert len(out) == 3 and seg.last_counts == dict(persons=[1], heads=2)
+    assert len(out) == 3 and seg.last_counts == dict(persons=[1], heads=2, face_seeds=0)
     assert out.masks[0][10:60, 10:30].all() and out.masks[0].sum() == 20 * 50
     assert out.masks[1].sum() == 16 * 10 and out.masks[2][10:20, 52:68].all()
     assert not out.masks.any(0)[25:60, 50:70].any()  # the unsure body is left
@@ -160,7 +160,7 @@ def test_person_boxes_reject_malformed_files_naming_the_field(tmp_path):
 
 def test_body_level_person_recall_on_annotated_shared_frames(body_anonymizer):
     """Hand-annotated people on 8 frames of the shared videos (tests/data/privacy/
-    shared_video_persons.json, 29 people >= 40 px high): the body level's own decision on each
+    shared_video_persons.json, 31 people >= 40 px high): the body level's own decision on each
     frame (no temporal carry: a lower bound of what the video gets) covers their heads (>= 90 %)
     and most of their boxes (>= 50 %), without obfuscating more than the people's area outside
     them (median) and without whole frames."""
@@ -172,6 +172,36 @@ def test_body_level_person_recall_on_annotated_shared_frames(body_anonymizer):
                   'shared_video_persons.json')
     rep = anonymizer_person_recall(body_anonymizer, gt, root, carry=0)
     print(format_person_recall(rep))
-    assert rep['frames'] == 8 and rep['persons'] == 29 and rep['whole_frames'] == 0
-    assert rep['covered'] >= 20, format_person_recall(rep)
+    assert rep['frames'] == 8 and rep['persons'] == 31 and rep['whole_frames'] == 0
+    assert rep['covered'] >= 25, format_person_recall(rep)  # 26 measured (1 of margin)
     assert rep['outside_median'] <= 1.0
+
+
+def test_face_seeds_and_window_boxes_get_head_and_body():
+    """A face found by the face pass is a person too (head around it, body below it); a person box
+    from a detector without heads, when segmented (>= box_below px high), gets the top of its box
+    as head region."""
+    from vidplugins.privacy.detectors import Detections
+    from vidplugins.privacy.persons import MultiPersonSegmenter, box_head, face_person
+    head, body = face_person([40, 20, 50, 30])
+    np.testing.assert_allclose(head, [37, 14, 53, 30])  # up 0.6 h, sides 0.3 w
+    np.testing.assert_allclose(body, [30, 30, 60, 70])  # 3 w wide, 4 h high, below the face
+    np.testing.assert_allclose(box_head([0, 0, 20, 100]), [4, 0, 16, 30])
+
+    class Window:  # a HOG-like detector: boxes, no heads
+        def __call__(self, frame):
+            return Detections(np.array([[0, 0, 20, 60]], np.float32), np.ones(1, np.float32))
+
+    class Face:
+        def __call__(self, frame):
+            return Detections(np.array([[40, 20, 50, 30]], np.float32),
+                              np.array([0.9], np.float32))
+    seg = MultiPersonSegmenter(persons=Window(), person_thresholds=(0.3, 0.5), whole_frame=False,
+                               faces=Face(), face_enlarge=0.0, head_enlarge=0.0, box_below=50)
+    out = seg(np.full((100, 100, 3), 128, np.uint8)).validated((100, 100, 3))
+    assert seg.last_counts == dict(persons=[1], heads=1, face_seeds=1)
+    union = out.masks.any(0)
+    assert union[:60, :20].all() and union[14:30, 37:53].all() and union[30:70, 30:60].all()
+    assert union.sum() == 20 * 60 + 16 * 16 + 30 * 40
+    seg.face_seeds = False
+    assert seg(np.full((100, 100, 3), 128, np.uint8)).masks.any(0).sum() == 20 * 60 + 10 * 10

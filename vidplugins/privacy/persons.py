@@ -26,14 +26,14 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from .detectors import (PRIVACY_DETECTORS, BaseDetector, Detections, MalformedDetections,
-                        _check_frame, build_detector, calibrated_scores,
+from .detectors import (PRIVACY_DETECTORS, BaseDetector, Detections, HOGPeopleDetector,
+                        MalformedDetections, _check_frame, build_detector, calibrated_scores,
                         masks_from_probability, overlap_groups, union_box)
 from .obfuscation import boxes_to_mask
 from .tiling import tile_windows
 
-__all__ = ['MultiPersonSegmenter', 'BlazePosePersonDetector', 'pose_person_box',
-           'group_by_head', 'person_windows']
+__all__ = ['MultiPersonSegmenter', 'BlazePosePersonDetector', 'SmallPeopleHOG', 'pose_person_box',
+           'group_by_head', 'person_windows', 'box_head', 'face_person']
 
 #: mediapipe's pose-detection subgraph (its ``pose_detection_cpu`` graph, registered in the
 #: mediapipe library): 224 x 224 letterboxed input in [-1, 1], BlazePose's SSD anchors (2254),
@@ -69,6 +69,29 @@ def pose_person_box(hip: Sequence[float], circle: Sequence[float], head: Sequenc
     box[:2] = np.minimum(box[:2], np.asarray(head[:2], np.float32))
     box[2:] = np.maximum(box[2:], np.asarray(head[2:], np.float32))
     return box
+
+
+def box_head(box: Sequence[float], fraction: float = 0.3, width: float = 0.6) -> np.ndarray:
+    """Head region of a person box from a detector that gives no head (a window detector such as
+    HOG: the person fills the window's central 60 % x 75 %, the head its top): the top
+    ``fraction`` of the box's height, the central ``width`` of its width. ``(4,) -> (4,)``."""
+    x1, y1, x2, y2 = (float(v) for v in box)
+    cx, hw = (x1 + x2) / 2, width * (x2 - x1) / 2
+    return np.array([cx - hw, y1, cx + hw, y1 + fraction * (y2 - y1)], np.float32)
+
+
+def face_person(face: Sequence[float], up: float = 0.6, side: float = 0.3,
+                body_width: float = 3.0, body_height: float = 4.0):
+    """A found face as a person seed: the head around it (the face box grown by ``up`` of its
+    height upwards, hair and headwear, and by ``side`` of its width on each side) and the body box
+    below it (``body_width`` face widths wide, centred, ``body_height`` face heights high, from
+    the face's bottom). ``(4,) -> (head (4,), body (4,))``, not clipped to the frame."""
+    x1, y1, x2, y2 = (float(v) for v in face)
+    w, h, cx = x2 - x1, y2 - y1, (x1 + x2) / 2
+    head = np.array([x1 - side * w, y1 - up * h, x2 + side * w, y2], np.float32)
+    body = np.array([cx - body_width * w / 2, y2, cx + body_width * w / 2, y2 + body_height * h],
+                    np.float32)
+    return head, body
 
 
 def group_by_head(heads: np.ndarray, persons: np.ndarray, scores: np.ndarray,
@@ -180,11 +203,31 @@ class BlazePosePersonDetector(BaseDetector):
         return Detections(np.clip(pb, 0, lim), np.clip(sc, 0, 1))
 
 
+@PRIVACY_DETECTORS.register_module()
+class SmallPeopleHOG(HOGPeopleDetector):
+    """OpenCV's HOG people detector on the frame upscaled by ``upscale`` (default 2), capped so
+    the upscaled longer side is at most ``max_side`` px (never below 1x): its 64 x 128 window
+    (a person of ~96 px inside) then finds people from ~48 px high in frames up to
+    ``max_side / upscale`` px wide, the pedestrians a 224 px-input person detector sees as a few
+    pixels. Cost grows with the upscaled area (x4 at 2x)."""
+
+    def __init__(self, upscale: float = 2.0, max_side: int = 1920, **kwargs):
+        super().__init__(upscale=upscale, **kwargs)
+        self.max_upscale, self.max_side = float(upscale), int(max_side)
+
+    def __call__(self, frame: np.ndarray) -> Detections:
+        _check_frame(frame)
+        self.upscale = max(1.0, min(self.max_upscale, self.max_side / max(frame.shape[:2])))
+        return super().__call__(frame)
+
+
 #: Default person detectors of the body level: BlazePose's person detector on the whole frame and
 #: tiles (finds people by the head: back views, seated, cut by the border) united with OpenCV's
-#: HOG people detector on the frame resized to an 800 px longer side (upright full bodies).
+#: HOG people detector on the frame upscaled 2x up to a 1920 px longer side (upright full bodies
+#: from ~48 px high, :class:`SmallPeopleHOG`).
 PERSON_DETECTORS = [dict(type='BlazePosePersonDetector'),
-                    dict(type='HOGPeopleDetector', target_side=800, scale=1.1, min_score=0.0)]
+                    dict(type='SmallPeopleHOG', upscale=2.0, max_side=1920, scale=1.1,
+                         min_score=0.0)]
 #: their ``(unsure, accept)`` on their own scales (BlazePose: its sigmoid score, which mediapipe's
 #: graph returns from 0.5 up; HOG: sigmoid of the SVM margin)
 PERSON_THRESHOLDS = [(0.5, 0.6), (0.55, 0.7)]
@@ -205,11 +248,19 @@ class MultiPersonSegmenter(BaseDetector):
         crop_margin: each person box grows by this fraction per side before segmenting its crop.
         min_fill: a crop mask covering less than this share of the person box is replaced by the
             box.
+        box_below: a person box lower than this (px) is its own mask, not segmented (a one-person
+            segmenter on a crop of a few dozen pixels misses the head or returns nothing).
+        head_fraction, head_width: head region of a person from a member without head boxes
+            (:func:`box_head`).
         head_enlarge: enlargement of each head box (fraction of its side per end).
         faces: face detector config (None: no face pass); its scores are already on the common
             scale.
         face_enlarge: enlargement of each face box (as the face level's ``enlarge``).
         whole_frame: also segment the whole frame (selfie segmentation components).
+        face_seeds: every accepted face (score >= 0.5) of the face pass is also a person: its
+            head (:func:`face_person`, hair and headwear around the face) and the body below it
+            (segmented as a person box), for people the person detectors miss (a head cut by the
+            frame corner, a seated person).
 
     After each call ``last_counts`` gives the number of accepted people per member and of head
     boxes added.
@@ -219,7 +270,9 @@ class MultiPersonSegmenter(BaseDetector):
     def __init__(self, persons=None, person_thresholds: Optional[Sequence] = None,
                  segmenter_min_score: float = 0.3, crop_margin: float = 0.1,
                  min_fill: float = 0.15, head_enlarge: float = 0.25, faces=None,
-                 face_enlarge: float = 0.15, whole_frame: bool = True, dilate: int = 3):
+                 face_enlarge: float = 0.15, whole_frame: bool = True, dilate: int = 3,
+                 box_below: float = 96, head_fraction: float = 0.3, head_width: float = 0.6,
+                 face_seeds: bool = True):
         members = PERSON_DETECTORS if persons is None else persons
         if isinstance(members, dict) or callable(members):
             members = [members]
@@ -239,6 +292,8 @@ class MultiPersonSegmenter(BaseDetector):
         self.faces = None if faces is None else build_detector(faces)
         self.face_enlarge, self.whole_frame, self.dilate = float(face_enlarge), bool(whole_frame), \
             int(dilate)
+        self.box_below, self.face_seeds = float(box_below), bool(face_seeds)
+        self.head_fraction, self.head_width = float(head_fraction), float(head_width)
         self.last_counts: dict = {}
         self._model = None
 
@@ -276,6 +331,8 @@ class MultiPersonSegmenter(BaseDetector):
         c2, r2 = int(min(W, np.ceil(x2 + mx))), int(min(H, np.ceil(y2 + my)))
         if c2 - c1 < 2 or r2 - r1 < 2:
             return None
+        if y2 - y1 < self.box_below:
+            return boxes_to_mask([[x1, y1, x2, y2]], (H, W))
         prob = self._segment(frame[r1:r2, c1:c2])
         m = np.zeros((H, W), bool)
         m[r1:r2, c1:c2] = prob >= self.segmenter_min_score
@@ -295,7 +352,7 @@ class MultiPersonSegmenter(BaseDetector):
                 boxes.append([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1])
                 scores.append(float(sc))
                 masks.append(m)
-        counts = dict(persons=[], heads=0)
+        counts = dict(persons=[], heads=0, face_seeds=0)
         for det, (u, a) in zip(self.persons, self.person_thresholds):
             found = det(frame).validated(frame.shape)
             s = calibrated_scores(found.scores, u, a)
@@ -313,6 +370,11 @@ class MultiPersonSegmenter(BaseDetector):
                 if heads is not None and k < len(heads):
                     add(boxes_to_mask(np.asarray(heads[k])[None], (H, W), self.head_enlarge), sc)
                     counts['heads'] += 1
+                elif heads is None and b[3] - b[1] >= self.box_below:  # a window detector's
+                    # segmented box: its top too (the crop's mask may miss the head)
+                    add(boxes_to_mask(box_head(b, self.head_fraction, self.head_width)[None],
+                                      (H, W), self.head_enlarge), sc)
+                    counts['heads'] += 1
         if self.whole_frame:
             seg = masks_from_probability(self._segment(frame), self.segmenter_min_score, 0.0005,
                                          self.dilate)
@@ -327,6 +389,15 @@ class MultiPersonSegmenter(BaseDetector):
                 boxes.append(list(b))
                 scores.append(float(sc))
                 masks.append(boxes_to_mask(b[None], (H, W), self.face_enlarge))
+                if self.face_seeds and sc >= 0.5:
+                    head, body = face_person(b)
+                    lim = np.array([W, H, W, H], np.float32)
+                    add(boxes_to_mask(np.clip(head, 0, lim)[None], (H, W)), sc)
+                    body = np.clip(body, 0, lim)
+                    m = self._person_mask(frame, body) if body[3] - body[1] >= 2 else None
+                    if m is not None:
+                        add(m, sc)
+                    counts['face_seeds'] += 1
         self.last_counts = counts
         if not boxes:
             return Detections.empty((H, W), with_masks=True)
