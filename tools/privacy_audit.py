@@ -13,6 +13,9 @@ faces / bodies and mean instances per frame. ``--max-residual-faces N`` makes th
 more than N faces are found in total (a CI gate for anonymised output); the failure lists the
 videos and frames. ``--show-dir DIR`` writes every frame with a flagged face, its boxes drawn, to
 ``DIR/<video>/<frame>.jpg``, so a person can tell a residual face from a false alarm.
+``--person-gt FILE --originals DIR`` reports body-level person recall on annotated frames
+(:mod:`vidplugins.privacy.person_recall`: head >= 90 % and box >= 50 % obfuscated, the obfuscated
+pixels being those that differ from the original).
 
 Nothing is left out silently: image files are audited as one-frame videos; a video that cannot be
 read, or decodes to fewer frames than its container declares (truncated), is listed with its
@@ -48,6 +51,13 @@ def parse_args(argv=None):
                         'images beside it): reports the auditor\'s own recall on the originals '
                         '(its calibration) and the annotated faces it still finds in the '
                         'anonymised copies under ROOT (same relative paths)')
+    p.add_argument('--person-gt', default=None,
+                   help='annotated people (COCO JSON: images with file_name = video and '
+                        'frame_index, annotations with bbox and head_box, e.g. '
+                        'tests/data/privacy/shared_video_persons.json): reports body-level '
+                        'person recall of the videos under ROOT against --originals')
+    p.add_argument('--originals', default=None,
+                   help='folder of the original videos (same relative paths), for --person-gt')
     return p.parse_args(argv)
 
 
@@ -61,6 +71,9 @@ def main(argv=None) -> int:
     from vidplugins.privacy.anonymizer import VideoReadError, probe_video
     from vidplugins.privacy.inputs import walk_inputs
     from vidplugins.utils.io import dump_json_atomic
+    if args.person_gt and not args.originals:
+        print('privacy_audit: error: --person-gt needs --originals', file=sys.stderr)
+        return 2
     root, videos, unknown, not_audited = args.root, None, [], []
     if not osp.exists(root):
         print(f'privacy_audit: error: ROOT {root} does not exist', file=sys.stderr)
@@ -117,6 +130,11 @@ def main(argv=None) -> int:
         print(f'against the given boxes: {g["images"]} anonymised images, {g["faces"]} faces, '
               f'{g["found_in_originals"]} seen by the auditor in the originals, {g["residual"]} '
               f'still seen after anonymisation: recall {g["recall"]:.3f}')
+    if args.person_gt:  # issue 15, item 7: person recall against given person boxes
+        from vidplugins.privacy.person_recall import format_person_recall, output_person_recall
+        report['persons'] = output_person_recall(root, args.originals, args.person_gt)
+        print(format_person_recall(report['persons']).replace(
+            f'; {report["persons"]["whole_frames"]} frames obfuscated whole', ''))
     dump_json_atomic(report, args.out, indent=1)
     if args.plot:
         plot_statistics(report['classes'], args.plot, title=osp.basename(osp.abspath(root)))

@@ -205,3 +205,46 @@ def test_face_seeds_and_window_boxes_get_head_and_body():
     assert union.sum() == 20 * 60 + 16 * 16 + 30 * 40
     seg.face_seeds = False
     assert seg(np.full((100, 100, 3), 128, np.uint8)).masks.any(0).sum() == 20 * 60 + 10 * 10
+
+
+def test_privacy_audit_reports_person_recall_against_the_originals(tmp_path):
+    """tools/privacy_audit.py --person-gt FILE --originals DIR: the obfuscated pixels are those
+    that changed; one of two annotated people is covered (solid box over him), the other is not;
+    an annotated video absent from ROOT is listed, not counted."""
+    import json
+
+    from tests.privacy.conftest import write_video
+    from tests.privacy.test_tools_privacy import run_tool
+    rng = np.random.default_rng(0)
+    # grey 8 px blocks (re-encoding keeps them within a few levels: no chroma edges)
+    frames = [np.ascontiguousarray(np.repeat(np.repeat(np.repeat(
+        rng.integers(60, 200, (12, 16, 1)), 8, 0), 8, 1), 3, 2).astype(np.uint8))
+        for _ in range(3)]
+    anon = [f.copy() for f in frames]
+    for f in anon:
+        f[8:72, 8:40] = 0  # person 1 (10-38 x 10-70) hidden, person 2 (70-100 x 20-80) not
+    (tmp_path / 'orig').mkdir()
+    (tmp_path / 'anon').mkdir()
+    write_video(str(tmp_path / 'orig' / 'v.mp4'), frames)
+    write_video(str(tmp_path / 'anon' / 'v.mp4'), anon)
+    gt = tmp_path / 'p.json'
+    gt.write_text(json.dumps(dict(
+        info=dict(min_height=40), categories=[dict(id=1, name='person')],
+        images=[dict(id=1, file_name='v.mp4', frame_index=2),
+                dict(id=2, file_name='absent.mp4', frame_index=0)],
+        annotations=[dict(id=1, image_id=1, category_id=1, bbox=[10, 10, 28, 60],
+                          head_box=[14, 10, 16, 14]),
+                     dict(id=2, image_id=1, category_id=1, bbox=[70, 20, 30, 60]),
+                     dict(id=3, image_id=2, category_id=1, bbox=[0, 0, 10, 50])])))
+    out = tmp_path / 'a.json'
+    code, text, err = run_tool('tools/privacy_audit.py', tmp_path / 'anon', '--out', out,
+                               '--no-face', '--no-body', '--person-gt', gt, '--originals',
+                               tmp_path / 'orig')
+    assert code == 0, err
+    assert 'person recall 1/2 = 0.500 on 1 annotated frames' in text
+    rep = json.loads(out.read_text())['persons']
+    assert rep['videos_missing'] == ['absent.mp4'] and rep['missed'][0]['box'] == [70, 20, 100, 80]
+    assert rep['missed'][0]['body'] < 0.1
+    code, _, err = run_tool('tools/privacy_audit.py', tmp_path / 'anon', '--out', out,
+                            '--person-gt', gt)
+    assert code == 2 and '--person-gt needs --originals' in err

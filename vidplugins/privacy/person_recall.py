@@ -16,6 +16,12 @@ united over the temporal carry, or the whole frame),
 people whose box is lower than ``min_height`` px (default: the annotation's ``info.min_height``,
 else 40) are not counted. Cost (issue 15, item 9): obfuscated pixels outside the union of the
 annotated person boxes, as a multiple of that union's area (median over frames).
+
+Two ways to get ``R``: :func:`anonymizer_person_recall` runs the anonymiser's own decision on the
+annotated frames (exact); :func:`output_person_recall` compares anonymised videos with their
+originals (``tools/privacy_audit.py --person-gt FILE --originals DIR``): ``R`` is where a pixel
+changed by more than ``thr`` levels in some channel, closed over ``close`` px (a blur leaves flat
+areas nearly unchanged, so this is a lower bound of what was obfuscated; exact for ``solid``).
 """
 from __future__ import annotations
 
@@ -28,7 +34,8 @@ import numpy as np
 from .obfuscation import boxes_to_mask
 
 __all__ = ['load_person_boxes', 'person_coverage', 'evaluate_person_regions',
-           'read_video_frames', 'anonymizer_person_recall', 'format_person_recall']
+           'read_video_frames', 'anonymizer_person_recall', 'changed_region',
+           'output_person_recall', 'format_person_recall']
 
 
 def _xyxy(path: str, k: int, key: str, v) -> list:
@@ -184,6 +191,50 @@ def anonymizer_person_recall(anonymizer, gt_path: str, video_root: str, carry: i
     return rep
 
 
+def changed_region(original: np.ndarray, anonymised: np.ndarray, thr: int = 12,
+                   close: int = 7) -> np.ndarray:
+    """``(H, W)`` bool: pixels whose largest channel difference exceeds ``thr`` (above the
+    re-encoding noise), morphologically closed with a ``close`` px square (the flat inside of a
+    blurred region)."""
+    import cv2
+    if original.shape != anonymised.shape:
+        raise ValueError(f'frame sizes differ: original {original.shape}, anonymised '
+                         f'{anonymised.shape}')
+    d = np.abs(original.astype(np.int16) - anonymised.astype(np.int16)).max(-1) > thr
+    if close > 1:
+        d = cv2.morphologyEx(d.astype(np.uint8), cv2.MORPH_CLOSE,
+                             np.ones((close, close), np.uint8)).astype(bool)
+    return d
+
+
+def output_person_recall(anon_root: str, orig_root: str, gt_path: str, thr: int = 12,
+                         close: int = 7, head_cover: float = 0.9, body_cover: float = 0.5,
+                         min_height: Optional[float] = None) -> dict:
+    """Person recall of anonymised videos (``anon_root/<file_name>``) against their originals
+    (``orig_root/<file_name>``) on the annotated frames of ``gt_path``: the obfuscated region is
+    :func:`changed_region`. Annotated videos absent under ``anon_root`` are listed in
+    ``videos_missing`` (not counted); one absent under ``orig_root`` raises naming it."""
+    gt = load_person_boxes(gt_path)
+    regions, frames, missing = [], [], []
+    for video in sorted({fr['video'] for fr in gt['frames']}):
+        mine = [fr for fr in gt['frames'] if fr['video'] == video]
+        idx = [fr['frame'] for fr in mine]
+        paths = [osp.join(anon_root, video), osp.join(orig_root, video)]
+        if not osp.isfile(paths[0]):
+            missing.append(video)
+            continue
+        if not osp.isfile(paths[1]):
+            raise FileNotFoundError(f'{gt_path}: original of {video!r} not found as {paths[1]}')
+        anon, orig = (read_video_frames(p, idx) for p in paths)
+        for fr in mine:
+            regions.append(changed_region(orig[fr['frame']], anon[fr['frame']], thr, close))
+            frames.append(fr)
+    rep = evaluate_person_regions(regions, frames, head_cover, body_cover,
+                                  gt['min_height'] if min_height is None else min_height)
+    rep.update(frames=len(frames), whole_frames=0, videos_missing=missing)
+    return rep
+
+
 def format_person_recall(rep: dict) -> str:
     """One line per video and a total line, for tools and the closing note."""
     lines = [f'{v}: {c}/{n} persons covered' for v, (c, n) in sorted(rep['per_video'].items())]
@@ -191,6 +242,9 @@ def format_person_recall(rep: dict) -> str:
                  f'{rep["frames"]} annotated frames; obfuscated outside the person boxes '
                  f'{rep["outside_median"]:.2f}x their area (median); {rep["whole_frames"]} '
                  'frames obfuscated whole')
+    if rep.get('videos_missing'):
+        lines.append(f'{len(rep["videos_missing"])} annotated videos not found, not counted: '
+                     + ', '.join(rep['videos_missing']))
     lines += [f'  missed: {m["video"]} frame {m["frame"]} box {m["box"]} (head {m["head"]:.2f}, '
               f'body {m["body"]:.2f} obfuscated)' for m in rep['missed']]
     return '\n'.join(lines)
