@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vidplugins.art2real.banks import BANK_INDEX, PatchBanks, build_banks, patch_rows
+from vidplugins.art2real.banks import (BANK_INDEX, BANK_SQ_QUANTILE, PatchBanks, build_banks,
+                                       patch_rows)
 from vidplugins.art2real.patches import Scale
 from vidplugins.art2real.segmenters import read_rgb
 from vidplugins.utils.knn import RawRows, build_cosine_index, normalize_rows
@@ -207,13 +208,51 @@ def test_large_banks_get_the_compressed_default_index(tmp_path):
     assert big['rows'] * 48 * 4 > 1 << 19 > small['rows'] * 48 * 4
     banks = PatchBanks(str(out))
     bank = banks.get(Scale(4, 1), 1)
-    assert not bank.exact and isinstance(faiss.downcast_index(
-        faiss.extract_index_ivf(bank.index)), faiss.IndexIVFScalarQuantizer)
+    ivf = faiss.downcast_index(faiss.extract_index_ivf(bank.index))
+    assert not bank.exact and isinstance(ivf, faiss.IndexIVFScalarQuantizer)
+    # its code ranges are the BANK_SQ_QUANTILE quantiles (kept by the written index)
+    assert ivf.sq.rangestat == faiss.ScalarQuantizer.RS_quantiles
+    assert ivf.sq.rangestat_arg == pytest.approx(BANK_SQ_QUANTILE)
     assert banks.get(Scale(4, 1), 2).exact
     rows = np.fromfile(out / big['bin'], dtype='<f4').reshape(-1, 48)
     ids, cos = bank.search(rows[::500], 1)
     assert (ids[:, 0] == np.arange(0, len(rows), 500)).mean() >= 0.95
     np.testing.assert_allclose(cos[:, 0], 1.0, atol=1e-5)
+
+
+def test_sq_quantile_ranges_ignore_outliers(tmp_path):
+    # 8-bit codes: with min / max ranges a few outlier rows stretch a dimension's 256 steps; the
+    # [q, 1 - q] quantile ranges of the same training rows stay near the bulk's width. Rows are
+    # normalised: the bulk's coordinates are ~N(0, 1/16) (max over 4,000 rows ~ +-0.9), the 16
+    # one-hot outliers reach +-1 in every dimension, the 5 % quantiles are ~ +-0.41.
+    import faiss
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4000, 16)).astype('<f4')
+    x[:16] = 100 * np.eye(16, dtype=np.float32) * np.where(np.arange(16) % 2, 1, -1)[:, None]
+    x.tofile(tmp_path / 'rows.bin')
+    rows = RawRows(str(tmp_path / 'rows.bin'), 16, cache_bytes=0)
+    widths = {}
+    for q in (None, 0.05):
+        index = build_cosine_index(rows, np.zeros(16, np.float32), exact_max_bytes=0,
+                                   factory='IVF4,SQ8', sq_quantile=q, nprobe=4)
+        sq = faiss.downcast_index(faiss.extract_index_ivf(index.index)).sq
+        widths[q] = faiss.vector_to_array(sq.trained)[16:]      # QT_8bit: [vmin (d), vdiff (d)]
+    assert (widths[0.05] < 0.6 * widths[None]).all()
+    with pytest.raises(ValueError, match='scalar-quantiser'):
+        build_cosine_index(rows, np.zeros(16, np.float32), exact_max_bytes=0, factory='IVF4,PQ4',
+                           sq_quantile=0.05)
+
+
+def test_benchmark_measures_the_banks_index():
+    # benchmarks/bench_art2real.py keeps its own copy of the factory (its RAM child must not
+    # import torch): it must stay the index build_banks builds.
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'bench_art2real', osp.join(osp.dirname(__file__), '..', '..', 'benchmarks',
+                                   'bench_art2real.py'))
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert (bench.FACTORY, bench.SQ_QUANTILE) == (BANK_INDEX, BANK_SQ_QUANTILE)
 
 
 def test_hnsw_coarse_quantiser_visits_nprobe_lists(tmp_path):

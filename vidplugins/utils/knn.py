@@ -104,7 +104,8 @@ class RawRows:
 
     def unique_rows(self, ids: np.ndarray):
         """``(rows (U, dim), inverse)`` with ``rows[inverse] == take(ids)`` for ids >= 0: each
-        distinct row read once (re-ranking reads many candidates shared by queries)."""
+        distinct row read once (re-ranking reads many candidates shared by queries); ``rows`` is
+        a new array the caller may modify."""
         ids = np.asarray(ids, dtype=np.int64)
         safe = np.where(ids >= 0, ids, 0)
         uniq, inverse = np.unique(safe, return_inverse=True)
@@ -143,14 +144,12 @@ class CosineIndex:
         block = max(1, (32 << 20) // (4 * kc * self.rows.dim))
         for s in range(0, len(q), block):
             c = cand[s:s + block]
-            rows, inverse = self.rows.unique_rows(c)
-            rows = np.array(rows, dtype=np.float32, copy=True)
+            rows, inverse = self.rows.unique_rows(c)    # a fresh array: centred in place
             rows -= self.mean
-            norms = np.sqrt(np.einsum('ij,ij->i', rows, rows))
-            rows /= np.maximum(norms, 1e-12)[:, None]
+            inv_norm = 1.0 / np.maximum(np.sqrt(np.einsum('ij,ij->i', rows, rows)), 1e-12)
             sc = np.empty(c.shape, np.float32)
             for i in range(len(c)):
-                sc[i] = rows[inverse[i]] @ q[s + i]
+                sc[i] = (rows[inverse[i]] @ q[s + i]) * inv_norm[inverse[i]]
             sc[c < 0] = -np.inf
             order = np.argsort(-sc, axis=1, kind='stable')[:, :k]
             ids[s:s + block] = np.take_along_axis(c, order, 1)
@@ -187,7 +186,7 @@ def _pq_m(d: int) -> int:
 
 def build_cosine_index(rows: RawRows, mean: np.ndarray, *, exact_max_bytes: int = 256 << 20,
                        factory: str | None = None, train_rows: int | None = None,
-                       nprobe: int = 32,
+                       nprobe: int = 32, sq_quantile: float | None = None,
                        candidates: int = 64, chunk_rows: int = 65536, seed: int = 0,
                        progress=None) -> CosineIndex:
     """Build the index of ``rows`` (cosine after centring on ``mean``).
@@ -197,7 +196,9 @@ def build_cosine_index(rows: RawRows, mean: np.ndarray, *, exact_max_bytes: int 
     factory may hold the placeholders ``{nlist}`` and ``{pca}`` for these two) trained on
     ``train_rows`` random rows (default ``max(65536, 32 nlist)``) and filled ``chunk_rows`` at a
     time, so peak RAM is the codes plus the training sample or one chunk. ``progress(done_rows)``
-    is called after each chunk.
+    is called after each chunk. ``sq_quantile``: a scalar quantiser's (``SQ8``...) range per
+    dimension spans the ``[q, 1 - q]`` quantiles of the training residuals instead of their
+    min / max (faiss ``RS_quantiles``): a few outliers otherwise stretch the 256 steps.
     """
     import faiss
     n, d = len(rows), rows.dim
@@ -213,10 +214,15 @@ def build_cosine_index(rows: RawRows, mean: np.ndarray, *, exact_max_bytes: int 
         else:   # placeholders sized for this bank: {nlist} lists, {pca} = min(D, 128) dims
             factory = factory.format(nlist=nlist, pca=p)
         index = faiss.index_factory(d, factory, faiss.METRIC_INNER_PRODUCT)
-        ivf = faiss.extract_index_ivf(index)
+        ivf = faiss.downcast_index(faiss.extract_index_ivf(index))
         ivf.cp.niter = 10   # enough for a coarse quantiser; the re-rank restores exactness
         if hasattr(ivf, 'pq'):
             ivf.pq.cp.niter = 10
+        if sq_quantile is not None:
+            if not hasattr(ivf, 'sq'):
+                raise ValueError(f'sq_quantile needs a scalar-quantiser index, not {factory}')
+            ivf.sq.rangestat = faiss.ScalarQuantizer.RS_quantiles
+            ivf.sq.rangestat_arg = float(sq_quantile)
         if train_rows is None:
             train_rows = max(65536, 32 * ivf.nlist)
         # Centred and normalised in place: one copy of the sample in RAM, not three.
