@@ -1,10 +1,11 @@
-"""Body level (issue 15, item 7): person recall on the annotated shared frames and seconds per frame,
-the previous default against the current one, in the same run.
+"""Body level (issue 15, item 7): person recall on the annotated shared frames and seconds per
+frame, the previous default against the current one, in the same run.
 
-    python benchmarks/bench_body_level.py [--repeats 2] [--skip-1080p]
+    python benchmarks/bench_body_level.py [--repeats 2] [--skip-1080p] [--carry 0]
 
 Person recall (:mod:`vidplugins.privacy.person_recall`, rule: head box >= 90 % and person box
->= 50 % obfuscated, people >= 40 px high) of each anonymiser's own decision (no temporal carry) on
+>= 50 % obfuscated, people >= 40 px high) of each anonymiser's own decision (``--carry N``: united
+with its N neighbours' on each side, as the output applies it; default 0) on
 the hand-annotated frames ``tests/data/privacy/shared_video_persons.json`` of
 ``../shared/data/videos``, with the pixels obfuscated outside the people (median multiple of their
 area); then detection + policy time per frame on the 960x540 street frame, the 640x272 bikes frame
@@ -19,8 +20,6 @@ import argparse
 import os.path as osp
 import sys
 import time
-
-import numpy as np
 
 import vidplugins  # noqa: F401
 from vidplugins.privacy.anonymizer import FrameAnonymizer
@@ -63,6 +62,7 @@ def main(argv=None):
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--repeats', type=int, default=2)
     p.add_argument('--skip-1080p', action='store_true')
+    p.add_argument('--carry', type=int, default=0, help='temporal carry of the recall runs')
     args = p.parse_args(argv)
     if not osp.isdir(VIDEOS):
         print(f'bench_body_level: {VIDEOS} not found: the annotated frames are of the shared '
@@ -72,7 +72,7 @@ def main(argv=None):
     ans = anonymizers()
     rec = {}
     for name, an in ans.items():
-        rec[name] = anonymizer_person_recall(an, GT, VIDEOS, carry=0)
+        rec[name] = anonymizer_person_recall(an, GT, VIDEOS, carry=args.carry)
         print(f'--- {name}\n{format_person_recall(rec[name])}')
     print(f'person recall: previous {rec["previous"]["recall"]:.3f}, current '
           f'{rec["current"]["recall"]:.3f}; outside the people: previous '
