@@ -14,10 +14,13 @@ Prints frames/s and, for each line, the ratio to the baseline (< 1: slower than 
 ``--resolutions`` (issue 15) then compares, in the same run, the face level before (BlazeFace
 short + full range on the whole frame, no person cue, no carry: the defaults until issue 15) and
 after (the current defaults: tiles, two detector families, head cue, carry 2) at 1080p and 4K,
-and the previous issue-15 default (second family at 4 Mpx, never downscaled):
-frames/s of detection + policy + obfuscation and recall on the shared annotated faces, the photos
-placed side by side at their own size in the frame (``../shared/data/faces_annotated``; without it,
-scikit-image's astronaut at 160 px, whose face box is the one mediapipe finds at full size).
+and the issue-15 default before its speed work (every tile run, one thread, families one after
+the other): frames/s (wall) and CPU seconds per frame of detection + policy + obfuscation, and
+recall on the shared annotated faces (``../shared/data/faces_annotated``; without it,
+scikit-image's astronaut at 160 px, whose face box is the one mediapipe finds at full size) in two
+frames: ``canvas``, the photos side by side at their own size on a grey frame (mostly flat), and
+``filled``, the photos repeated side by side until the frame is full (every tile textured: the
+cost on real footage).
 """
 import argparse
 import os
@@ -126,58 +129,80 @@ BEFORE = dict(detector=dict(type='MediaPipeFaceDetector', model_selection='both'
               unsure_action='frame', person_cue=False)
 
 
-def annotated_frames(size, repeat=2):
-    """``repeat`` copies of one ``size = (W, H)`` frame holding the annotated photos side by side
-    at their own size, and their boxes."""
-    from vidplugins.privacy.recall import load_images_with_boxes, place_all_in_canvas
+def annotated_items():
+    """``[(image, boxes), ...]``: the shared annotated photos (or the astronaut at 160 px)."""
+    from vidplugins.privacy.recall import load_images_with_boxes
     gt = osp.join(osp.dirname(REPO), 'shared', 'data', 'faces_annotated', 'faces.xml')
     if osp.isfile(gt):
-        items = [(img, b) for _, img, b in load_images_with_boxes(gt)]
-    else:
-        import cv2
-        from skimage import data
-        face = build_detector(dict(type='MediaPipeFaceDetector'))(data.astronaut())
-        items = [(cv2.resize(data.astronaut(), (160, 160)), face.boxes * 160 / 512)]
-    frame, boxes = place_all_in_canvas(items, size)
-    return [(frame, boxes)] * repeat
+        return [(img, b) for _, img, b in load_images_with_boxes(gt)]
+    import cv2
+    from skimage import data
+    face = build_detector(dict(type='MediaPipeFaceDetector'))(data.astronaut())
+    return [(cv2.resize(data.astronaut(), (160, 160)), face.boxes * 160 / 512)]
 
 
-def previous_default():
-    """The face default of the first issue-15 session: dlib HOG capped at 4 Mpx, never downscaled
-    (the cost cut since: 2.1 Mpx, large frames downscaled); the rest as the current default."""
+def annotated_frames(size, repeat=2, filled=False):
+    """``repeat`` copies of one ``size = (W, H)`` frame holding the annotated photos side by side
+    at their own size (``filled``: repeated, no gap, until no further copy fits), and their
+    boxes."""
+    from vidplugins.privacy.recall import place_all_in_canvas
+    items = annotated_items()
+    if not filled:
+        return [place_all_in_canvas(items, size)] * repeat
+    k = 1
+    while True:
+        try:
+            place_all_in_canvas(items * (k + 1), size, gap=0)
+        except ValueError:
+            break
+        k += 1
+    return [place_all_in_canvas(items * k, size, gap=0)] * repeat
+
+
+def unsped_default():
+    """The face default before its speed work: every tile run (no flat-tile skip), one thread,
+    the two families one after the other; the rest as the current default."""
     import copy
 
     from vidplugins.privacy.anonymizer import LEVEL_DEFAULTS
     d = LEVEL_DEFAULTS['face']
     det = copy.deepcopy(d['detector'])
-    det['detectors'][1].update(max_pixels=4e6, min_scale=1.0)
+    det['parallel'] = False
+    det['detectors'][0]['detectors'][0].update(flat_range=0, workers=1)
     return dict(detector=det, **{k: d[k] for k in ('unsure_action', 'person_cue', 'person_thr',
                                                    'head_fraction')})
 
 
 def before_after():
-    from vidplugins.privacy.recall import anonymizer_recall
+    from vidplugins.privacy.recall import evaluate_regions
     configs = {'before (whole frame, 1 family)': BEFORE,
-               'previous (HOG at 4 Mpx, not downscaled)': previous_default(),
-               'after (tiles, 2 families, head cue)': {}}
+               'unsped (all tiles, 1 thread)': unsped_default(),
+               'after (flat tiles skipped, 2 threads)': {}}
     for size in ((1920, 1080), (3840, 2160)):
-        frames, boxes = zip(*annotated_frames(size))
-        fps = {}
-        for name, cfg in configs.items():
-            anon = FrameAnonymizer(level='face', **cfg)
-            anon.decide(frames[0])  # build the models
-            t0 = time.perf_counter()  # detection + policy + obfuscation of every frame
-            # carry 0: each frame is another photo (carry costs nothing next to detection)
-            rep = anonymizer_recall(anon, frames, boxes, carry=0, keep_regions=True)
-            for f, r, whole in zip(frames, rep['regions'], rep['whole']):
-                anon.apply(f, r, whole)
-            fps[name] = len(frames) / (time.perf_counter() - t0)
-            print(f'{size[0]}x{size[1]} {name:38s} {fps[name]:7.3f} fps  recall (per frame) '
-                  f'{rep["covered"]}/{rep["faces"]}  outside/face area (median) '
-                  f'{rep["outside_median"]:.2f}  whole frames {rep["whole_frames"]}', flush=True)
-        b, p, a = fps.values()
-        print(f'{size[0]}x{size[1]} after/before frames/s ratio: {a / b:.3f}  '
-              f'after/previous: {a / p:.2f}', flush=True)
+        for kind in ('canvas', 'filled'):
+            frames, boxes = zip(*annotated_frames(size, filled=kind == 'filled'))
+            fps = {}
+            for name, cfg in configs.items():
+                anon = FrameAnonymizer(level='face', **cfg)
+                anon.decide(frames[0])  # build the models
+                t0, c0 = time.perf_counter(), time.process_time()
+                # detection + policy + obfuscation of every frame; carry 0: each frame is
+                # another photo (carry costs nothing next to detection)
+                results = [anon.decide(f, i) for i, f in enumerate(frames)]
+                for f, r in zip(frames, results):
+                    anon.apply(f, r.region, r.whole)
+                fps[name] = len(frames) / (time.perf_counter() - t0)
+                cpu = (time.process_time() - c0) / len(frames)
+                # recall of the same decisions, measured outside the timed part
+                rep = evaluate_regions([r.region for r in results], boxes,
+                                       [r.whole for r in results])
+                print(f'{size[0]}x{size[1]} {kind:6s} {name:38s} {fps[name]:7.3f} fps '
+                      f'{cpu:6.2f} CPU s/frame  recall (per frame) {rep["covered"]}/'
+                      f'{rep["faces"]}  outside/face area (median) {rep["outside_median"]:.2f}  '
+                      f'whole frames {rep["whole_frames"]}', flush=True)
+            b, u, a = fps.values()
+            print(f'{size[0]}x{size[1]} {kind:6s} after/before frames/s ratio: {a / b:.3f}  '
+                  f'after/unsped: {a / u:.2f}', flush=True)
 
 
 if __name__ == '__main__':

@@ -179,6 +179,72 @@ def test_tiled_detector_finds_a_small_face_the_whole_frame_misses():
     np.testing.assert_array_equal(out.boxes, [[1500, 600, 1520, 620]])  # frame coordinates
 
 
+def test_flat_windows_by_hand():
+    """A window is flat when its pixels span fewer than flat_range levels in every channel,
+    taken over the 8 px blocks it touches (a superset: never below the window's own range)."""
+    from vidplugins.privacy.tiling import flat_windows
+    frame = np.full((20, 36, 3), 100, np.uint8)   # 20 x 36: edge blocks padded
+    frame[2, 30, 1] = 107                         # range 7 in channel 1, block (row 0, col 3)
+    frame[18, 5, 2] = 92                          # range 8 in channel 2, block (row 2, col 0)
+    wins = [(0, 0, 36, 20), (24, 0, 32, 8), (0, 0, 8, 8), (0, 16, 8, 20), (26, 10, 36, 20),
+            (25, 3, 28, 6)]
+    assert flat_windows(frame, wins, 8).tolist() == [False, True, True, False, True, True]
+    # at 7 the block holding 107 is not flat, nor a window inside it that misses the pixel itself
+    assert flat_windows(frame, wins, 7).tolist() == [False, False, True, False, True, False]
+
+
+def test_tiled_detector_skips_flat_windows_and_threads_give_the_same_boxes():
+    """flat_range skips windows with no contrast (here most of a black 1080p frame) and nothing
+    else: the boxes are those of the plain run; two worker threads give the same boxes."""
+    from vidplugins.privacy.tiling import TiledDetector, flat_windows
+    frame = np.zeros((1080, 1920, 3), np.uint8)
+    frame[600:620, 1500:1520] = 255               # 20 px: found in a 200 px tile only
+    frame[100:160, 200:260] = 255
+    frame[900:1000, :, 1] = np.arange(1920) % 30  # texture (range 29, nothing to find)
+    plain = TiledDetector(SquareFinder(), flat_range=0, workers=1)
+    fast = TiledDetector(SquareFinder(), flat_range=8, workers=2)
+    a, b = plain(frame), fast(frame)
+    assert [1500, 600, 1520, 620] in a.boxes.tolist() and [200, 100, 260, 160] in a.boxes.tolist()
+    np.testing.assert_array_equal(a.boxes, b.boxes)
+    np.testing.assert_array_equal(a.scores, b.scores)
+    wins = plain.windows(frame.shape)
+    flat = flat_windows(frame, wins, 8)
+    ran = [d.calls for d in fast._copies]
+    assert plain.detector.calls == len(wins) == plain.last_windows and plain.last_skipped == 0
+    assert sum(ran) == (~flat).sum() == len(wins) - fast.last_skipped and min(ran) > 0
+    assert 0 < sum(ran) < len(wins) / 2
+    for (x1, y1, x2, y2), f in zip(wins, flat):   # every window touching a square or texture ran
+        if frame[y1:y2, x1:x2].max() > 0:
+            assert not f
+    with pytest.raises(ValueError, match='workers'):
+        TiledDetector(SquareFinder(), workers=0)
+
+
+def test_no_face_is_found_at_the_contrast_of_a_flat_window():
+    """Why the default tiles skip windows spanning < 8 grey levels: with the shared annotated
+    photos' contrast compressed to 12 levels (1.5x that), the default detector (both families,
+    every tile run) returns no box on any of the 18 faces, at 64 levels it finds them."""
+    import copy
+
+    from tests.conftest import shared
+    from vidplugins.privacy.detectors import FACE_DETECTOR, unmatched
+    from vidplugins.privacy.recall import load_images_with_boxes
+    items = load_images_with_boxes(shared('faces_annotated', 'faces.xml'))
+    cfg = copy.deepcopy(FACE_DETECTOR)
+    cfg['detectors'][0]['detectors'][0].update(flat_range=0)
+    det = build_detector(cfg)
+    found = {}
+    for levels in (12, 64):
+        found[levels] = 0
+        for _, img, gt in items:
+            x = img.astype(np.float32)
+            low = np.round((x - x.min()) * (levels - 1) / (x.max() - x.min()) + 100)
+            out = det(low.astype(np.uint8))
+            assert np.ptp(low) == levels - 1
+            found[levels] += int((~unmatched(gt, out.boxes)).sum())
+    assert found[12] == 0 and found[64] >= 17, found
+
+
 def test_calibrated_scores_and_unmatched_by_hand():
     from vidplugins.privacy.detectors import calibrated_scores, unmatched
     # (unsure, accept) = (0.4, 0.6): 0.6 -> 0.5, 0.8 -> 0.75, 0.5 -> 0.3 + 0.2 * 0.5, 0.3 dropped
@@ -209,6 +275,17 @@ def test_family_union_obfuscates_what_either_finds_and_measures_disagreement():
     assert d.found == [1, 2] and d.only == [0, 1] and d.ratio == pytest.approx(1 / 2)
     with pytest.raises(ValueError, match='one \\(unsure, accept\\) pair'):
         FamilyUnionDetector([a, b], thresholds=[(0.3, 0.5)])
+    # members run in threads: the same boxes and disagreement; a member's error is raised
+    par = FamilyUnionDetector([a, b], thresholds=[(0.3, 0.5), (0.3, 0.5)], parallel=True)
+    out2 = par(frame)
+    np.testing.assert_array_equal(out2.boxes, out.boxes)
+    np.testing.assert_array_equal(out2.scores, out.scores)
+    assert par.last_disagreement == d
+
+    def broken(frame):
+        raise RuntimeError('model crashed')
+    with pytest.raises(RuntimeError, match='crashed'):
+        FamilyUnionDetector([a, broken], [(0.3, 0.5)] * 2, parallel=True)(frame)
 
 
 def test_second_families_find_the_astronaut():

@@ -846,10 +846,13 @@ class FamilyUnionDetector(BaseDetector):
         detectors: member configs / objects.
         thresholds: per member ``(unsure, accept)`` on its own score scale.
         merge_iou: overlapping boxes of different members are fused (union box, larger score).
+        parallel: run the members at the same time, one thread each (mediapipe and dlib release
+            the GIL while they compute).
     """
 
     def __init__(self, detectors: Sequence, thresholds: Sequence[Sequence[float]],
-                 merge_iou: float = 0.3):
+                 merge_iou: float = 0.3, parallel: bool = False):
+        self.parallel = bool(parallel)
         if not detectors or len(detectors) != len(thresholds):
             raise ValueError('FamilyUnionDetector: need one (unsure, accept) pair per detector, '
                              f'got {len(detectors)} detectors and {len(thresholds)} pairs')
@@ -876,8 +879,14 @@ class FamilyUnionDetector(BaseDetector):
         _check_frame(frame)
         self.last_disagreement = None
         boxes, scores, accepted = [], [], []
-        for d, (u, a) in zip(self.detectors, self.thresholds):
-            out = d(frame).validated(frame.shape)
+        if self.parallel and len(self.detectors) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+            with ThreadPoolExecutor(len(self.detectors)) as ex:
+                outs = [f.result() for f in [ex.submit(d, frame) for d in self.detectors]]
+        else:
+            outs = [d(frame) for d in self.detectors]
+        for out, (u, a) in zip(outs, self.thresholds):
+            out = out.validated(frame.shape)
             s = calibrated_scores(out.scores, u, a)
             keep = s >= 0
             boxes.append(out.boxes[keep])
@@ -915,17 +924,20 @@ class FamilyUnionDetector(BaseDetector):
 #: faces reach its 80 px window, capped at 2.1 Mpx, downscaling larger frames (960x540 and smaller:
 #: faces >= 40 px; 1080p: >= 80 px; 4K: >= 160 px; below that the tiled BlazeFace alone finds them:
 #: HOG's cost grows with the pixels it scans, 4 Mpx cost 2x and 8 Mpx 4x the time).
+#: Cost: tiles that span fewer than 8 grey levels (flat: no findable face, see ``tiling.py``) are
+#: skipped, the tiles are spread over 2 threads and the two families run at the same time.
 FACE_DETECTOR = dict(
     type='FamilyUnionDetector',
     detectors=[
         dict(type='UnionDetector', detectors=[
-            dict(type='TiledDetector', min_face=16, rel_min=0.08, factor=2.0,
+            dict(type='TiledDetector', min_face=16, rel_min=0.08, factor=2.0, flat_range=8,
+                 workers=2,
                  detector=dict(type='MediaPipeFaceDetector', model_selection=1, min_score=0.3)),
             dict(type='MediaPipeFaceDetector', model_selection=0, min_score=0.3)]),
         dict(type='DlibFaceDetector', model='hog', min_face=40, threshold=-0.3, max_pixels=2.1e6,
              min_scale=0.0)],
     # (unsure, accept) on each family's own scale; HOG: margin -0.3 / 0 -> sigmoid(2 m)
-    thresholds=[(0.45, 0.6), (0.354, 0.5)])
+    thresholds=[(0.45, 0.6), (0.354, 0.5)], parallel=True)
 
 #: Default multi-person cue of the face level: people whose head holds no face box get the head
 #: obfuscated. OpenCV HOG people detector on the frame resized to a 640 px longer side, box
