@@ -5,17 +5,21 @@ one or two people and leaves the rest. :class:`MultiPersonSegmenter` instead
 
 1. finds person boxes with multi-person detectors, by default the union of BlazePose's person
    detector (:class:`BlazePosePersonDetector`, on the whole frame and overlapping tiles; it also
-   gives each person's head box) and OpenCV's HOG people detector (upscaled so small people reach
-   its 64 x 128 window); any mmdet model when given;
+   gives each person's head box) and OpenCV's HOG people detector (upscaled 2x so people from
+   ~48 px reach its 64 x 128 window, :class:`SmallPeopleHOG`); any mmdet model when given;
 2. runs the segmenter on each person's crop (each crop has one person, what the model is made for)
    and keeps its mask inside the crop; when the mask covers less than ``min_fill`` of the box, the
-   box itself is the person's mask (covering, not trusting an empty mask: fail-closed);
+   box itself is the person's mask (covering, not trusting an empty mask: fail-closed); a box
+   lower than ``box_below`` px is its own mask;
 3. obfuscates the head box of every person the pose detector found (what the face level's head
    fallback does for a person without a face box; here for every person: a mask per crop may miss
    a head); a pose detection in the unsure band gets its head box only, not a body box;
 4. adds the segmenter's components on the whole frame (close-ups a window detector misses);
 5. always adds the face pass (``faces``: the face level's detector), enlarged boxes rasterised as
-   masks: body level hides at least everything face level does.
+   masks: body level hides at least everything face level does; each accepted face also seeds a
+   person (:func:`face_person`: head with hair and headwear, body below, segmented).
+
+Person recall on hand-annotated frames of the shared videos: :mod:`.person_recall`.
 
 Every instance's score is put on the anonymiser's common scale
 (:func:`~.detectors.calibrated_scores`).
