@@ -179,6 +179,21 @@ def test_compressed_index_reranks_exactly_from_the_rows(tmp_path):
     np.testing.assert_allclose(cos, np.take_along_axis(exact, ids, 1), atol=1e-5)
 
 
+def test_raw_rows_gather_across_unaligned_windows(tmp_path):
+    # take() maps one window of the file at a time; windows of 5 rows of 48 floats (960 bytes)
+    # start off the page boundaries, and every row must come back as written.
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((1000, 48)).astype('<f4')
+    x.tofile(tmp_path / 'rows.bin')
+    rows = RawRows(str(tmp_path / 'rows.bin'), 48, cache_bytes=0)
+    rows.window_bytes = 5 * 48 * 4
+    ids = rng.integers(-1, 1000, (40, 7))
+    got = rows.take(ids)
+    np.testing.assert_array_equal(got[ids >= 0], x[ids[ids >= 0]])
+    assert not got[ids < 0].any()
+    np.testing.assert_array_equal(rows.take(np.arange(1000)), x)
+
+
 def test_meta_lists_banks_smaller_than_k(demo_banks):
     with open(osp.join(demo_banks, 'meta.json')) as f:
         meta = json.load(f)
