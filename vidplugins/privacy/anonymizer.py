@@ -29,10 +29,12 @@ reason                when                                              action
                       and is not already covered by an accepted one     (``unsure_action='frame'``)
                                                                         or that box only
                                                                         (``'region'``)
-``person_no_face``    face level with a ``person_cue``: a person scores the head region (top
-                      ``>= person_thr`` and no accepted face lies in    ``head_fraction`` of the
-                      its box (face missed, or seen from behind)        person box; ``'head'``) or
-                                                                        whole frame (``'frame'``)
+``person_no_face``    a ``person_cue`` person scores ``>= person_thr``  the head region (top
+                      and, at face level, no accepted face lies in its  ``head_fraction`` of the
+                      box (face missed, or seen from behind); at body   person box; at body
+                      level, its head region is not already hidden      level the person box;
+                      (< ``HEAD_HIDDEN`` of it obfuscated)              ``'head'``) or whole
+                                                                        frame (``'frame'``)
 ===================== ================================================ ========================
 
 Scores ``>= accept_thr`` are obfuscated; scores ``< unsure_thr`` are the detector's noise floor and
@@ -77,6 +79,9 @@ __all__ = ['FrameResult', 'FrameAnonymizer', 'anonymize_frames', 'VideoReadError
            'VIDEO_EXTENSIONS', 'IMAGE_EXTENSIONS', 'LEVEL_DEFAULTS', 'build_anonymizer',
            'anonymize_image', 'anonymize_rawframes']
 
+#: Body level: a person cue's head counts as hidden when this share of it is already obfuscated.
+HEAD_HIDDEN = 0.9
+
 #: Defaults per protection level (thesis Sec. 5.1: a face detector, or person masks).
 #: Issue 15: two detector families with tiling, a multi-person head cue, temporal carry of 2 frames,
 #: unsure boxes obfuscated as regions (whole frames only when a detector fails); see detectors.py.
@@ -84,9 +89,11 @@ LEVEL_DEFAULTS = {
     'face': dict(detector=FACE_DETECTOR, accept_thr=0.5, unsure_thr=0.3, enlarge=0.05,
                  unsure_action='region', person_cue=PERSON_CUE, person_thr=0.7,
                  head_fraction=0.25, carry=2),
+    # the face level's person cue too: a person it finds whose head the body level left visible
+    # gets its box obfuscated (body level hides at least what face level hides)
     'body': dict(detector=BODY_DETECTOR, accept_thr=0.5, unsure_thr=0.3, enlarge=0.05,
-                 unsure_action='region', person_cue=None, person_thr=0.5, head_fraction=0.3,
-                 carry=2),
+                 unsure_action='region', person_cue=PERSON_CUE, person_thr=0.7,
+                 head_fraction=0.25, carry=2),
 }
 
 
@@ -130,9 +137,10 @@ class FrameAnonymizer:
         unsure_action: ``'frame'`` or ``'region'``.
         unsure_covered: an unsure instance whose box lies at least this much inside the accepted
             region is a duplicate of an accepted one, not a doubt.
-        person_cue: person detector (face level): persons without a face trigger
-            ``person_action`` (``'head'`` or ``'frame'``); None: the level's default (a
-            multi-person HOG detector), False: none.
+        person_cue: person detector: persons without a face (face level) or whose head the
+            level's instances leave visible (body level) trigger ``person_action`` (``'head'`` or
+            ``'frame'``); None: the level's default (a multi-person HOG detector, the same at both
+            levels), False: none.
         person_thr, head_fraction: its score threshold and the share of the person box (from the
             top) treated as the head region.
         disagree_thr: frames whose detector families disagree more than this are reported
@@ -224,21 +232,24 @@ class FrameAnonymizer:
                           disagreement=0.0 if dis is None else dis.ratio,
                           disagree=dis is not None and dis.ratio > self.disagree_thr,
                           alone=0 if dis is None or dis.alone is None else sum(dis.alone))
-        doubtful = []
+        doubtful, duplicates = [], []
         for i in range(len(unsure)):
             m = self._instances_mask(unsure.select([i]), shape)
             area = m.sum()
             if area and (m & region).sum() >= self.unsure_covered * area:
-                continue  # a duplicate of an accepted instance
+                duplicates.append(m)  # mostly inside an accepted instance: not a doubt
+                continue
             doubtful.append(m)
-        if doubtful:
-            if self.unsure_action == 'frame':
-                res.whole, res.reason = True, 'unsure'
-                return res
-            for m in doubtful:
+        if doubtful and self.unsure_action == 'frame':
+            res.whole, res.reason = True, 'unsure'
+            return res
+        if self.unsure_action == 'region':
+            # a duplicate's part outside the accepted instance is hidden too (a face box half
+            # inside a person mask must not stay half visible)
+            for m in doubtful + duplicates:
                 region |= m
 
-        if self.person_cue is not None and self.level == 'face':
+        if self.person_cue is not None:
             try:
                 if frame_index is not None and hasattr(self.person_cue, 'seek'):
                     self.person_cue.seek(frame_index)
@@ -250,15 +261,23 @@ class FrameAnonymizer:
             persons = persons.select(persons.scores >= self.person_thr)
             centres = (accepted.boxes[:, :2] + accepted.boxes[:, 2:]) / 2
             for x1, y1, x2, y2 in persons.boxes:
-                inside = ((centres[:, 0] >= x1) & (centres[:, 0] <= x2) & (centres[:, 1] >= y1)
-                          & (centres[:, 1] <= y2)).any() if len(centres) else False
-                if inside:
-                    continue
+                head = [x1, y1, x2, y1 + self.head_fraction * (y2 - y1)]
+                if self.level == 'body':
+                    # the body level's own instances already hide this head: nothing to add
+                    hm = boxes_to_mask([head], shape[:2], 0.0)
+                    if (hm & region).sum() >= HEAD_HIDDEN * max(hm.sum(), 1):
+                        continue
+                else:
+                    inside = ((centres[:, 0] >= x1) & (centres[:, 0] <= x2) & (centres[:, 1] >= y1)
+                              & (centres[:, 1] <= y2)).any() if len(centres) else False
+                    if inside:
+                        continue
                 if self.person_action == 'frame':
                     res.whole, res.reason = True, 'person_no_face'
                     return res
-                head = [x1, y1, x2, y1 + self.head_fraction * (y2 - y1)]
-                region |= boxes_to_mask([head], shape[:2], self.enlarge)
+                # body level: the whole person box, face level: its head region
+                box = [x1, y1, x2, y2] if self.level == 'body' else head
+                region |= boxes_to_mask([box], shape[:2], self.enlarge)
                 res.head_fallbacks += 1
         return res
 
@@ -877,8 +896,9 @@ def anonymize_dataset(src: str, dst: str, level: str = 'face', detector: Optiona
         for rel, t in tasks:
             collect(rel, _work(t))
     else:
-        method_ = 'fork' if 'fork' in multiprocessing.get_all_start_methods() else 'spawn'
-        with multiprocessing.get_context(method_).Pool(min(workers, len(tasks))) as pool:
+        # spawn, never fork: the parent may hold detector threads (mediapipe graphs, the tile and
+        # family thread pools, torch's) whose locks a forked child inherits held and waits on
+        with multiprocessing.get_context('spawn').Pool(min(workers, len(tasks))) as pool:
             rels = [rel for rel, _ in tasks]
             for i, rec in pool.imap_unordered(_indexed_work, list(enumerate(t for _, t in tasks))):
                 collect(rels[i], rec)
