@@ -25,13 +25,13 @@ areas nearly unchanged, so this is a lower bound of what was obfuscated; exact f
 """
 from __future__ import annotations
 
-import json
 import os.path as osp
 from typing import Optional, Sequence
 
 import numpy as np
 
 from .obfuscation import boxes_to_mask
+from .recall import load_coco_json
 
 __all__ = ['load_person_boxes', 'person_coverage', 'evaluate_person_regions',
            'read_video_frames', 'anonymizer_person_recall', 'changed_region',
@@ -56,13 +56,7 @@ def load_person_boxes(path: str) -> dict:
     naming the file and the field."""
     if not osp.isfile(path):
         raise FileNotFoundError(f'person ground-truth file {path} not found')
-    with open(path) as f:
-        try:
-            data = json.load(f)
-        except json.JSONDecodeError as e:
-            raise ValueError(f'{path}: not valid JSON ({e})') from e
-    if not isinstance(data, dict) or 'images' not in data or 'annotations' not in data:
-        raise ValueError(f'{path}: expected COCO JSON with "images" and "annotations"')
+    data = load_coco_json(path)
     frames, by_id = [], {}
     for n, im in enumerate(data['images']):
         for key in ('id', 'file_name', 'frame_index'):

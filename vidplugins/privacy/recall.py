@@ -26,9 +26,22 @@ import numpy as np
 
 from .obfuscation import boxes_to_mask
 
-__all__ = ['load_face_boxes', 'covered_fraction', 'outside_ratio', 'place_in_canvas',
+__all__ = ['load_coco_json', 'load_face_boxes', 'covered_fraction', 'outside_ratio', 'place_in_canvas',
            'place_all_in_canvas',
            'evaluate_regions', 'anonymizer_recall', 'load_images_with_boxes']
+
+
+def load_coco_json(path: str) -> dict:
+    """The parsed COCO-style JSON at ``path``; raises naming the file when it is not JSON or
+    lacks ``images`` / ``annotations``."""
+    with open(path) as f:
+        try:
+            data = json.load(f)
+        except json.JSONDecodeError as e:
+            raise ValueError(f'{path}: not valid JSON ({e})') from e
+    if not isinstance(data, dict) or 'images' not in data or 'annotations' not in data:
+        raise ValueError(f'{path}: expected COCO JSON with "images" and "annotations"')
+    return data
 
 
 def load_face_boxes(path: str) -> dict:
@@ -60,13 +73,7 @@ def load_face_boxes(path: str) -> dict:
                 boxes.append([x, y, x + w, y + h])
             out[im.get('file')] = np.asarray(boxes, np.float32).reshape(-1, 4)
         return out
-    with open(path) as f:
-        try:
-            data = json.load(f)
-        except json.JSONDecodeError as e:
-            raise ValueError(f'{path}: not valid JSON ({e})') from e
-    if not isinstance(data, dict) or 'images' not in data or 'annotations' not in data:
-        raise ValueError(f'{path}: expected COCO JSON with "images" and "annotations"')
+    data = load_coco_json(path)
     files = {im['id']: im['file_name'] for im in data['images']}
     out = {f: [] for f in files.values()}
     for k, a in enumerate(data['annotations']):
