@@ -30,8 +30,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from .obfuscation import boxes_to_mask
-from .recall import load_coco_json
+from .recall import covered_fraction, load_coco_json, outside_ratio
 
 __all__ = ['load_person_boxes', 'person_coverage', 'evaluate_person_regions',
            'read_video_frames', 'anonymizer_person_recall', 'changed_region',
@@ -82,19 +81,15 @@ def load_person_boxes(path: str) -> dict:
     return dict(frames=frames, min_height=float(data.get('info', {}).get('min_height', 40)))
 
 
-def _fraction(region: np.ndarray, box) -> float:
-    m = boxes_to_mask(np.asarray(box, np.float32)[None], region.shape)
-    return float((m & region).sum()) / max(int(m.sum()), 1)
-
-
 def person_coverage(region: np.ndarray, boxes: np.ndarray, heads: np.ndarray) -> np.ndarray:
     """``(N, 2)``: share of each head box (1.0 where no head is annotated: NaN row) and of each
     person box inside ``region`` (H, W) bool."""
-    out = []
-    for b, h in zip(np.asarray(boxes, np.float32).reshape(-1, 4),
-                    np.asarray(heads, np.float32).reshape(-1, 4)):
-        out.append([1.0 if np.isnan(h).any() else _fraction(region, h), _fraction(region, b)])
-    return np.asarray(out, np.float64).reshape(-1, 2)
+    boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
+    heads = np.asarray(heads, np.float32).reshape(-1, 4)
+    annotated = ~np.isnan(heads).any(axis=1)
+    head = np.ones(len(heads), np.float64)
+    head[annotated] = covered_fraction(region, heads[annotated])
+    return np.stack([head, covered_fraction(region, boxes)], axis=1)
 
 
 def evaluate_person_regions(regions: Sequence[np.ndarray], frames: Sequence[dict],
@@ -120,8 +115,7 @@ def evaluate_person_regions(regions: Sequence[np.ndarray], frames: Sequence[dict
                         head=round(float(c[0]), 2), body=round(float(c[1]), 2))
                    for bb, c, o in zip(b[big], cov, ok) if not o]
         if len(b):
-            people = boxes_to_mask(b, r.shape)
-            outside.append(float((r & ~people).sum()) / max(int(people.sum()), 1))
+            outside.append(outside_ratio(r, b))
     return dict(persons=n, covered=hit, recall=hit / n if n else float('nan'), missed=missed,
                 outside_median=float(np.median(outside)) if outside else float('nan'),
                 outside_per_frame=[round(o, 3) for o in outside], per_video=per_video)
