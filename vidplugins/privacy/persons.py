@@ -267,7 +267,9 @@ class MultiPersonSegmenter(BaseDetector):
             frame corner, a seated person).
 
     After each call ``last_counts`` gives the number of accepted people per member and of head
-    boxes added.
+    boxes added, and ``last_faces`` the face pass's detections (validated; None without a face
+    pass), from which the body-level anonymiser also takes the face level's own decision
+    (:meth:`~.anonymizer.FrameAnonymizer.face_pass_region`).
     """
     gives_masks = True
 
@@ -299,6 +301,7 @@ class MultiPersonSegmenter(BaseDetector):
         self.box_below, self.face_seeds = float(box_below), bool(face_seeds)
         self.head_fraction, self.head_width = float(head_fraction), float(head_width)
         self.last_counts: dict = {}
+        self.last_faces: Optional[Detections] = None
         self._model = None
 
     @property
@@ -349,6 +352,7 @@ class MultiPersonSegmenter(BaseDetector):
         _check_frame(frame)
         H, W = frame.shape[:2]
         boxes, scores, masks = [], [], []
+        self.last_faces = None  # never a previous frame's
 
         def add(m, sc):
             ys, xs = np.nonzero(m)
@@ -389,6 +393,7 @@ class MultiPersonSegmenter(BaseDetector):
                 masks.append(m)
         if self.faces is not None:
             f = self.faces(frame).validated(frame.shape)
+            self.last_faces = f
             for b, sc in zip(f.boxes, f.scores):
                 boxes.append(list(b))
                 scores.append(float(sc))
