@@ -62,7 +62,7 @@ class _FakePose:
 def test_segmenter_obfuscates_heads_and_gives_unsure_people_their_head_only():
     from vidplugins.privacy.persons import MultiPersonSegmenter
     seg = MultiPersonSegmenter(persons=_FakePose(), person_thresholds=(0.5, 0.6),
-                               whole_frame=False, head_enlarge=0.0)
+                               whole_frame=False, head_enlarge=0.0, small_enlarge=0.0)
     out = seg(np.full((64, 100, 3), 128, np.uint8)).validated((64, 100, 3))
     # sure person: its box (the flat crop has no segment: min_fill) and its head; unsure: head only
     assert len(out) == 3 and seg.last_counts == dict(persons=[1], heads=2, face_seeds=0)
@@ -222,7 +222,7 @@ def test_body_level_person_recall_on_annotated_shared_frames(body_anonymizer):
     rep = anonymizer_person_recall(body_anonymizer, gt, root, carry=0)
     print(format_person_recall(rep))
     assert rep['frames'] == 9 and rep['persons'] == 44 and rep['whole_frames'] == 0
-    assert rep['covered'] >= 35, format_person_recall(rep)  # 36 measured (1 of margin)
+    assert rep['covered'] >= 38, format_person_recall(rep)  # 39 measured (1 of margin)
     assert rep['outside_median'] <= 1.0
 
 
@@ -246,7 +246,8 @@ def test_face_seeds_and_window_boxes_get_head_and_body():
             return Detections(np.array([[40, 20, 50, 30]], np.float32),
                               np.array([0.9], np.float32))
     seg = MultiPersonSegmenter(persons=Window(), person_thresholds=(0.3, 0.5), whole_frame=False,
-                               faces=Face(), face_enlarge=0.0, head_enlarge=0.0, box_below=50)
+                               faces=Face(), face_enlarge=0.0, head_enlarge=0.0, box_below=50,
+                               small_enlarge=0.0)
     out = seg(np.full((100, 100, 3), 128, np.uint8)).validated((100, 100, 3))
     assert seg.last_counts == dict(persons=[1], heads=1, face_seeds=1)
     union = out.masks.any(0)
@@ -254,6 +255,10 @@ def test_face_seeds_and_window_boxes_get_head_and_body():
     assert union.sum() == 20 * 60 + 16 * 16 + 30 * 40
     seg.face_seeds = False
     assert seg(np.full((100, 100, 3), 128, np.uint8)).masks.any(0).sum() == 20 * 60 + 10 * 10
+    # a box under box_below (the 30 x 40 body) is its own mask, enlarged per end by small_enlarge
+    seg.face_seeds, seg.small_enlarge = True, 0.5
+    union = seg(np.full((100, 100, 3), 128, np.uint8)).masks.any(0)
+    assert union[10:90, 15:75].all() and not union[:, 76:].any() and not union[91:].any()
 
 
 def test_privacy_audit_reports_person_recall_against_the_originals(tmp_path):
