@@ -12,7 +12,10 @@ Defaults (issue 15, :data:`LEVEL_DEFAULTS`): face level = two independent detect
 multi-person head cue (persons with no face box get their head obfuscated, counted as
 ``head_fallbacks``); frames where the families disagree beyond ``disagree_thr`` are listed in the
 report (``disagreement_frames``). Body level = person boxes with a mask per person crop, plus the
-face level's detector.
+face level's detector; the face level's own decision on the same face and person-cue detections
+(:meth:`FrameAnonymizer.face_pass_region`, carried across frames as the face level carries it) is
+obfuscated first and the body region (which holds it) on top, so the body-level output hides every
+pixel the face-level output hides, at least as strongly.
 
 Fail-closed policy
 ------------------
