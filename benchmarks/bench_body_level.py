@@ -14,7 +14,9 @@ and the street frame upscaled to 1920x1080. Prints each figure and the ratio new
 Previous default: BlazePose person detector (whole frame + tiles) united with HOG on the frame
 resized to an 800 px side, every person box segmented, no head region for HOG boxes, no face seeds.
 Current: :data:`~vidplugins.privacy.persons.PERSON_DETECTORS` (HOG upscaled 2x up to 1920 px),
-boxes under 96 px as their own mask, HOG boxes with a head region, faces as person seeds.
+boxes under 96 px as their own mask enlarged by 30 % per end, HOG boxes with a head region, faces
+as person seeds. Both run the body level's policy, which obfuscates the face level's own decision
+first (:meth:`~vidplugins.privacy.anonymizer.FrameAnonymizer.face_pass_region`).
 """
 import argparse
 import os.path as osp
