@@ -179,19 +179,22 @@ def test_compressed_index_reranks_exactly_from_the_rows(tmp_path):
     np.testing.assert_allclose(cos, np.take_along_axis(exact, ids, 1), atol=1e-5)
 
 
-def test_raw_rows_gather_across_unaligned_windows(tmp_path):
-    # take() maps one window of the file at a time; windows of 5 rows of 48 floats (960 bytes)
-    # start off the page boundaries, and every row must come back as written.
+def test_raw_rows_gather_runs_and_single_rows(tmp_path):
+    # take() reads runs of consecutive ids with one read each and single rows alone: repeated,
+    # consecutive, isolated and missing (-1) ids must all come back as written; a row past the
+    # end (truncated file) is an error naming the file.
     rng = np.random.default_rng(3)
     x = rng.standard_normal((1000, 48)).astype('<f4')
     x.tofile(tmp_path / 'rows.bin')
     rows = RawRows(str(tmp_path / 'rows.bin'), 48, cache_bytes=0)
-    rows.window_bytes = 5 * 48 * 4
     ids = rng.integers(-1, 1000, (40, 7))
+    ids[0] = [10, 11, 12, 13, 11, 999, -1]
     got = rows.take(ids)
     np.testing.assert_array_equal(got[ids >= 0], x[ids[ids >= 0]])
     assert not got[ids < 0].any()
     np.testing.assert_array_equal(rows.take(np.arange(1000)), x)
+    with pytest.raises(IndexError, match='rows.bin: row 1000 out of range'):
+        rows.take(np.array([5, 1000]))
 
 
 def test_meta_lists_banks_smaller_than_k(demo_banks):
@@ -288,3 +291,30 @@ def test_hnsw_coarse_quantiser_visits_nprobe_lists(tmp_path):
     exact = normalize_rows(q, mean) @ normalize_rows(x, mean).T
     np.testing.assert_array_equal(ids, np.argsort(-exact, 1)[:, :3])
     np.testing.assert_allclose(cos, np.sort(exact, 1)[:, ::-1][:, :3], atol=1e-5)
+
+
+def test_index_lists_are_allocated_at_their_final_size(tmp_path):
+    # build_cosine_index fills the IVF lists in two passes (assign, then encode into lists sized
+    # once, so no list's buffers double: index.add's growth took 2.34 GB at 10M rows, see
+    # benchmarks/bench_art2real.py for the RAM): the index must equal faiss's own add.
+    import faiss
+    rng = np.random.default_rng(5)
+    x = (rng.standard_normal((6000, 6)) @ rng.standard_normal((6, 32))).astype('<f4')
+    x.tofile(tmp_path / 'rows.bin')
+    rows = RawRows(str(tmp_path / 'rows.bin'), 32, cache_bytes=0)
+    mean = x.mean(0)
+    done = []
+    index = build_cosine_index(rows, mean, exact_max_bytes=0, factory='PCAR16,IVF32,SQ8',
+                               nprobe=32, chunk_rows=1000, progress=done.append)
+    assert done == list(range(1000, 6001, 1000))
+    reference = faiss.clone_index(index.index)
+    reference.reset()
+    reference.add(normalize_rows(x, mean))
+    assert index.index.ntotal == reference.ntotal == 6000
+    faiss.extract_index_ivf(reference).nprobe = 32
+    q = normalize_rows(x[:50] + 0.1, mean)
+    ours, theirs = index.index.search(q, 10), reference.search(q, 10)
+    np.testing.assert_array_equal(ours[1], theirs[1])
+    np.testing.assert_allclose(ours[0], theirs[0], atol=1e-6)
+    lists = faiss.downcast_InvertedLists(faiss.extract_index_ivf(index.index).invlists)
+    assert sum(lists.list_size(i) for i in range(lists.nlist)) == 6000
