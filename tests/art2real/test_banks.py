@@ -318,3 +318,22 @@ def test_index_lists_are_allocated_at_their_final_size(tmp_path):
     np.testing.assert_allclose(ours[0], theirs[0], atol=1e-6)
     lists = faiss.downcast_InvertedLists(faiss.extract_index_ivf(index.index).invlists)
     assert sum(lists.list_size(i) for i in range(lists.nlist)) == 6000
+
+
+def test_compressed_ranking_survives_the_dropped_pca_components(tmp_path):
+    # 1000 coarse patterns (12-d, kept by a 16-d PCA), each in 6 rows with fine detail of 6
+    # strengths (spread over all 64 dims, mostly dropped by the PCA). Queried with its most
+    # detailed row, the compressed index must rank that row first among 4 candidates: ranked by
+    # the inner product in the PCA space, a smoother sibling (more of its unit norm in the kept
+    # components) scores higher and only 16 % were found; L2 on the unit rows ranks it first.
+    rng = np.random.default_rng(7)
+    low = np.repeat(rng.standard_normal((1000, 12)) @ (3 * rng.standard_normal((12, 64))), 6, 0)
+    strength = np.tile([0.2, 0.5, 1.0, 1.5, 2.0, 3.0], 1000)[:, None]
+    x = (low + strength * rng.standard_normal((6000, 64))).astype('<f4')
+    x.tofile(tmp_path / 'rows.bin')
+    rows = RawRows(str(tmp_path / 'rows.bin'), 64, cache_bytes=0)
+    index = build_cosine_index(rows, x.mean(0), exact_max_bytes=0, factory='PCAR16,IVF16,SQ8',
+                               nprobe=16, candidates=4)
+    which = np.arange(5, 6000, 6)[:300]
+    ids, _ = index.search(x[which] + 0.05 * rng.standard_normal((300, 64)).astype('f4'), 1)
+    assert (ids[:, 0] == which).mean() >= 0.98

@@ -239,7 +239,12 @@ def build_cosine_index(rows: RawRows, mean: np.ndarray, *, exact_max_bytes: int 
             factory = f'PCAR{p},IVF{nlist},PQ{_pq_m(p)}'
         else:   # placeholders sized for this bank: {nlist} lists, {pca} = min(D, 128) dims
             factory = factory.format(nlist=nlist, pca=p)
-        index = faiss.index_factory(d, factory, faiss.METRIC_INNER_PRODUCT)
+        # L2 on the unit rows, not inner product: on unit vectors both rank alike, but only L2
+        # survives the PCA pre-transform. faiss's PCA subtracts the training mean m, which
+        # shifts every inner product by a per-row m.x; and the dropped components d = x - Px
+        # leave the inner product off by q_d.x_d, as large as |x_d|^2 for a near neighbour,
+        # while the L2 distance is off by |q_d - x_d|^2, near 0 for it.
+        index = faiss.index_factory(d, factory, faiss.METRIC_L2)
         ivf = faiss.downcast_index(faiss.extract_index_ivf(index))
         ivf.cp.niter = 10   # enough for a coarse quantiser; the re-rank restores exactness
         if hasattr(ivf, 'pq'):
