@@ -323,7 +323,8 @@ def test_hog_people_scaling_and_tight_box_by_hand():
 
 def test_multi_person_segmenter_masks_each_person_and_includes_faces(tmp_path):
     """Two person boxes on a flat frame (the segmenter finds no one there): each box becomes its
-    person's mask (min_fill), and the face pass adds its box enlarged by face_enlarge."""
+    person's mask (min_fill; under box_below: the box grown by small_enlarge), and the face pass
+    adds its box enlarged by face_enlarge."""
     from vidplugins.privacy.persons import MultiPersonSegmenter
     video = str(tmp_path / 'v.mp4')
     with open(video + '.boxes.json', 'w') as f:
@@ -338,8 +339,10 @@ def test_multi_person_segmenter_masks_each_person_and_includes_faces(tmp_path):
     seg.reset(video)
     out = seg(np.full((64, 100, 3), 128, np.uint8)).validated((64, 100, 3))
     assert len(out) == 3 and out.masks.shape == (3, 64, 100)
-    assert out.masks[0].sum() == 20 * 50 and out.masks[0][10:60, 10:30].all()
-    assert out.masks[1][10:60, 50:70].all()
+    # boxes under box_below (96 px) are their own mask, grown by small_enlarge 0.3 per end:
+    # x 10-30 -> 4-36, y 10-60 -> -5-75, clipped to the 64 px frame
+    assert out.masks[0].sum() == 32 * 64 and out.masks[0][:, 4:36].all()
+    assert out.masks[1].sum() == 32 * 64 and out.masks[1][:, 44:76].all()
     assert out.masks[2].sum() == 12 * 12  # 10 px box grown by 1 px per side
     # person scores on the common scale: 0.9 -> 0.5 + 0.5 * 0.4 / 0.5, 0.8 -> 0.5 + 0.5 * 0.3 / 0.5
     np.testing.assert_allclose(out.scores[:2], [0.9, 0.8], atol=1e-6)

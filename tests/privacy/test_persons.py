@@ -153,12 +153,44 @@ def test_body_level_obfuscates_the_face_pass_first_then_its_region():
                               np.array([0.9], np.float32), m[None])
     rng = np.random.default_rng(0)
     frame = rng.integers(0, 256, (100, 100, 3), dtype=np.uint8)
-    an = FrameAnonymizer(detector=Body(), level='body', person_cue=False, unsure_action='region')
+    an = FrameAnonymizer(detector=Body(), level='body', person_cue=False, unsure_action='region',
+                         feather=0)
     out, res = an(frame)
     want = boxes_to_mask([[40, 40, 60, 60], [5, 5, 15, 15]], (100, 100), 0.05)
     assert (res.face_region == want).all() and not (want & ~res.region).any()
     expected = obfuscate(obfuscate(frame, want), res.region)
     assert (out == expected).all() and (out[want] != frame[want]).any(1).mean() > 0.9
+
+
+def test_body_level_feathers_its_region():
+    """Body level (default ``feather`` 6 px): the region grown by 6 px is box-filtered as one
+    component (52 px side: kernel odd(0.25 * 52) = 13), the region itself fully (the 13 x 13 mean,
+    no blend); outside, the blend weight falls linearly with the distance d as 1 - d / 7, so a
+    pixel 3 px out is 4/7 filtered and nothing from 7 px out changes."""
+    import cv2
+    from vidplugins.privacy.anonymizer import LEVEL_DEFAULTS, FrameAnonymizer
+    from vidplugins.privacy.detectors import Detections
+
+    class Nobody:
+        def __call__(self, frame):
+            return Detections(np.zeros((0, 4), np.float32), np.zeros(0, np.float32))
+    assert LEVEL_DEFAULTS['body']['feather'] == 6 and LEVEL_DEFAULTS['face'].get('feather', 0) == 0
+    rng = np.random.default_rng(1)
+    frame = rng.integers(0, 256, (100, 100, 3), dtype=np.uint8)
+    region = np.zeros((100, 100), bool)
+    region[30:70, 40:60] = True
+    an = FrameAnonymizer(detector=Nobody(), level='body', person_cue=False)
+    assert an.feather == 6
+    out = an.apply(frame, region, False)
+    full = cv2.blur(frame, (13, 13), borderType=cv2.BORDER_REPLICATE)
+    assert (out[region] == full[region]).all()
+    w = 1 - 3 / 7  # 3 px left of the region
+    want = w * full[50, 37].astype(float) + (1 - w) * frame[50, 37]
+    assert np.abs(out[50, 37] - want).max() <= 0.5
+    far = np.ones_like(region)
+    far[23:77, 33:67] = False
+    assert (out[far] == frame[far]).all() and (out[50, 33] == frame[50, 33]).all()
+    assert (out[50, 36] != frame[50, 36]).any()
 
 
 def _gt_file(tmp_path, anns, images=None):
