@@ -337,3 +337,19 @@ def test_mmagic_modules_that_imported_the_init_use_the_fix():
     before = model_utils.generation_init_weights
     compat._fix_mmagic_generation_init(model_utils)          # idempotent
     assert model_utils.generation_init_weights is before
+
+
+def test_ava_eval_pool_is_closed_not_left_to_terminate(monkeypatch):
+    # fix 7: mmaction2's ava_eval forks Pool(32) and never closes it (a later terminate hung the
+    # suite); its Pool maps in-process for small inputs and closes / joins a CPU-sized pool
+    # otherwise, with the same results in the same order.
+    import vidplugins  # noqa: F401
+    from mmaction.evaluation.functional import ava_utils
+    from vidplugins.compat import ClosingPool
+    assert ava_utils.multiprocessing.Pool is ClosingPool
+    items = [(i, i + 1) for i in range(50)]
+    serial = ClosingPool(32).map(sum, items)
+    monkeypatch.setattr(ClosingPool, 'serial_below', 10)
+    pooled = ClosingPool(2)
+    assert pooled.processes <= 2
+    assert pooled.map(sum, items) == serial == [a + b for a, b in items]

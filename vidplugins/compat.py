@@ -46,6 +46,13 @@ and is checked by ``tests/test_compat.py`` with a test that fails without it.
    layers. A thin wrapper calls mmagic's function itself with those tags hidden (same layers,
    draws and order), then records the init info of the parameters it changed; mmagic modules
    that imported the name already are repointed.
+7. mmaction2 1.2.0's ``ava_eval`` (``AVAMetric``) forks ``multiprocessing.Pool(32)`` for every
+   evaluation and never closes it; the pool is terminated when collected, and a terminate that
+   meets a worker holding the task queue's lock never returns (seen in our test suite: the
+   evaluation process waited on one of 32 forked workers for good). Its module's
+   ``multiprocessing`` is given a ``Pool`` that maps in the process itself below 4,096 frames
+   (the per-frame work is milliseconds) and otherwise uses at most one worker per CPU, closed
+   and joined (never terminated) before returning. Same results, in the same order.
 
 Applying them keeps ``import vidplugins`` light (no torch, no OpenMMLab import: the SoccerNet
 evaluator tool needs NumPy only): fixes 2 and 3 run right after torch / ``mmengine.config``
@@ -424,6 +431,44 @@ def _allow_ddp_without_cuda(wrappers) -> None:
         ddp.__init__ = ddp_init_cpu(ddp.__init__)
 
 
+# ---------------------------------------------------------------- mmaction2's AVA evaluation
+
+class ClosingPool:
+    """The ``multiprocessing.Pool`` that mmaction2's ``ava_eval`` asks for (fix 7): ``map`` runs
+    in this process for fewer than ``serial_below`` items, else in a pool of at most one worker
+    per CPU that is closed and joined before ``map`` returns."""
+    serial_below = 4096
+
+    def __init__(self, processes=None, *args, **kwargs):
+        import os
+        self.processes = max(1, min(processes or os.cpu_count() or 1, os.cpu_count() or 1))
+
+    def map(self, func, iterable, chunksize=None):
+        import multiprocessing
+        items = list(iterable)
+        if len(items) < self.serial_below or self.processes == 1:
+            return [func(x) for x in items]
+        pool = multiprocessing.Pool(self.processes)
+        try:
+            out = pool.map(func, items, chunksize)
+        except BaseException:
+            pool.terminate()
+            raise
+        pool.close()
+        pool.join()
+        return out
+
+
+def _fix_ava_eval_pool(ava_utils) -> None:
+    import multiprocessing
+    if getattr(ava_utils.multiprocessing, 'Pool', None) is ClosingPool:
+        return
+    shim = types.SimpleNamespace(**{k: getattr(multiprocessing, k) for k in dir(multiprocessing)
+                                    if not k.startswith('__')})
+    shim.Pool = ClosingPool
+    ava_utils.multiprocessing = shim
+
+
 #: Packages whose own FutureWarnings are silenced (fix 4).
 THIRD_PARTY_FUTURE_WARNINGS = ('transformers', 'diffusers', 'timm')
 
@@ -443,6 +488,7 @@ def apply() -> None:
     when_imported('mmengine.dist.utils', _allow_distributed_without_cuda)
     when_imported('mmengine.model.wrappers.distributed', _allow_ddp_without_cuda)
     when_imported('mmagic.models.utils.model_utils', _fix_mmagic_generation_init)
+    when_imported('mmaction.evaluation.functional.ava_utils', _fix_ava_eval_pool)
     _applied = True
 
 
