@@ -98,6 +98,30 @@ def test_person_without_face_gets_its_head_region():
     assert a(img)[1].reason == 'detector_error'
 
 
+def test_face_pass_region_is_the_face_level_decision():
+    """Given fixed detections, the default face level's decide() and the body level's face pass
+    (face_pass_region) give the same region: accepted (0.9) and unsure (0.4) faces, not the
+    noise-floor one (0.2), enlarged 5 % per end; the head (top 25 %) of the cue person holding
+    only an unsure face's centre; nothing for the person holding the accepted face's centre nor
+    for the one under person_thr (0.6 < 0.7)."""
+    from vidplugins.privacy.anonymizer import face_level_policy
+    from vidplugins.privacy.obfuscation import boxes_to_mask
+    img = np.random.default_rng(3).integers(0, 256, (200, 200, 3), dtype=np.uint8)
+    faces = det([[40, 40, 60, 60], [120, 20, 140, 40], [150, 150, 160, 160]], [0.9, 0.4, 0.2])
+    persons = det([[30, 30, 80, 150], [100, 10, 180, 130], [5, 100, 25, 190]], [0.9, 0.8, 0.6])
+    a = FrameAnonymizer(level='face')  # the defaults, then fixed detectors in place of its own
+    assert a.policy == face_level_policy()
+    a.detector = Fixed(faces)
+    for cue, want_boxes in ((persons, [[40, 40, 60, 60], [120, 20, 140, 40], [100, 10, 180, 40]]),
+                            (None, [[40, 40, 60, 60], [120, 20, 140, 40]])):
+        a.person_cue = None if cue is None else Fixed(cue)
+        res = a.decide(img)
+        want = boxes_to_mask(want_boxes, (200, 200), 0.05)
+        assert not res.whole and (res.instances, res.unsure) == (1, 1)
+        assert res.head_fallbacks == (cue is not None) and (res.region == want).all()
+        assert (FrameAnonymizer.face_pass_region(faces, cue, img.shape) == res.region).all()
+
+
 def test_bad_settings_fail_at_construction():
     with pytest.raises(ValueError, match='unsure_thr'):
         FrameAnonymizer(Fixed(Detections.empty()), accept_thr=0.2, unsure_thr=0.5)

@@ -67,7 +67,6 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Iterable, Iterator, Optional, Sequence
 
-import cv2
 import numpy as np
 
 from vidplugins.utils.io import dump_json_atomic
@@ -78,8 +77,9 @@ from .inputs import (IMAGE_EXTENSIONS, RAWFRAME_REGEX, VIDEO_EXTENSIONS, InputIt
                      set_default_mode, walk_inputs, write_image)
 from .obfuscation import boxes_to_mask, feathered_obfuscate, obfuscate
 
-__all__ = ['FrameResult', 'FrameAnonymizer', 'anonymize_frames', 'VideoReadError', 'probe_video',
-           'read_frames', 'VideoWriter', 'anonymize_video', 'anonymize_dataset', 'list_videos',
+__all__ = ['FrameResult', 'Policy', 'face_level_policy', 'decide_detections', 'FrameAnonymizer',
+           'anonymize_frames', 'VideoReadError', 'probe_video', 'read_frames', 'VideoWriter',
+           'anonymize_video', 'anonymize_dataset', 'list_videos',
            'VIDEO_EXTENSIONS', 'IMAGE_EXTENSIONS', 'LEVEL_DEFAULTS', 'build_anonymizer',
            'anonymize_image', 'anonymize_rawframes']
 
@@ -130,6 +130,116 @@ class FrameResult:
     disagree: bool = False
     alone: int = 0
     face_region: Optional[np.ndarray] = None
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The fail-closed policy's settings (module docstring; :class:`FrameAnonymizer` explains
+    each): ``level`` ``'face'`` or ``'body'``, the score thresholds, box ``enlarge``, what to do
+    with unsure instances and with cue persons, the head share of a person box."""
+    level: str
+    accept_thr: float
+    unsure_thr: float
+    enlarge: float
+    unsure_action: str
+    unsure_covered: float
+    person_thr: float
+    person_action: str
+    head_fraction: float
+
+
+def face_level_policy() -> Policy:
+    """The policy of ``FrameAnonymizer(level='face')`` (its :data:`LEVEL_DEFAULTS` and argument
+    defaults), which the body level's face pass applies (:meth:`FrameAnonymizer.face_pass_region`)."""
+    d = LEVEL_DEFAULTS['face']
+    return Policy('face', d['accept_thr'], d['unsure_thr'], d['enlarge'], d['unsure_action'],
+                  0.5, d['person_thr'], 'head', d['head_fraction'])
+
+
+def _instances_mask(det: Detections, shape, policy: Policy) -> np.ndarray:
+    if policy.level == 'body' and det.masks is not None:
+        return det.masks.any(axis=0) if len(det) else np.zeros(shape[:2], bool)
+    return boxes_to_mask(det.boxes, shape[:2], policy.enlarge)
+
+
+def decide_detections(det: Detections, persons, shape, policy: Policy,
+                      faces: Optional[Detections] = None) -> FrameResult:
+    """The fail-closed policy (module docstring) on one frame's detections: the one function
+    behind both :meth:`FrameAnonymizer.decide` and :meth:`FrameAnonymizer.face_pass_region`.
+
+    Args:
+        det: the level's instances, validated for ``shape``: ``boxes`` (N, 4), ``scores`` (N,),
+            ``masks`` (N, H, W) bool or None (body level uses them when given).
+        persons: the person cue's detections of the frame (validated), None (no cue), or a
+            callable returning them, called only when the policy gets to the cue (after the
+            unsure instances); if it raises, the frame is whole (``detector_error``).
+        shape: ``(H, W, ...)`` of the frame.
+        policy: the level's settings.
+        faces: body level: the face detections of the face pass (``face_region``, the face
+            level's own decision on them and on ``persons``, held by ``region``); None: none.
+
+    Returns:
+        :class:`FrameResult` with ``region`` (H, W) bool, ``whole`` / ``reason``, the counts and
+        ``face_region``; the detector-family fields (``disagreement`` ...) left at their defaults.
+    """
+    accepted = det.select(det.scores >= policy.accept_thr)
+    unsure = det.select((det.scores >= policy.unsure_thr) & (det.scores < policy.accept_thr))
+    region = _instances_mask(accepted, shape, policy)
+    res = FrameResult(region, instances=len(accepted), unsure=len(unsure))
+    doubtful, duplicates = [], []
+    for i in range(len(unsure)):
+        m = _instances_mask(unsure.select([i]), shape, policy)
+        area = m.sum()
+        if area and (m & region).sum() >= policy.unsure_covered * area:
+            duplicates.append(m)  # mostly inside an accepted instance: not a doubt
+            continue
+        doubtful.append(m)
+    if doubtful and policy.unsure_action == 'frame':
+        res.whole, res.reason = True, 'unsure'
+        return res
+    if policy.unsure_action == 'region':
+        # a duplicate's part outside the accepted instance is hidden too (a face box half
+        # inside a person mask must not stay half visible)
+        for m in doubtful + duplicates:
+            region |= m
+
+    if callable(persons):
+        try:
+            persons = persons()
+        except Exception as e:  # noqa: BLE001 - a failing cue fails closed
+            res.whole, res.reason, res.error = True, 'detector_error', \
+                f'person cue: {type(e).__name__}: {e}'
+            return res
+    if faces is not None:
+        # body level hides at least what face level hides, by construction: the face level's
+        # own decision on the same detections, obfuscated first (apply), and inside region
+        # (added after the body level's own person cue, which judges its own instances)
+        res.face_region = decide_detections(faces, persons, shape, face_level_policy()).region
+    if persons is not None:
+        persons = persons.select(persons.scores >= policy.person_thr)
+        centres = (accepted.boxes[:, :2] + accepted.boxes[:, 2:]) / 2
+        for x1, y1, x2, y2 in persons.boxes:
+            head = [x1, y1, x2, y1 + policy.head_fraction * (y2 - y1)]
+            if policy.level == 'body':
+                # the body level's own instances already hide this head: nothing to add
+                hm = boxes_to_mask([head], shape[:2], 0.0)
+                if (hm & region).sum() >= HEAD_HIDDEN * max(hm.sum(), 1):
+                    continue
+            else:
+                inside = ((centres[:, 0] >= x1) & (centres[:, 0] <= x2) & (centres[:, 1] >= y1)
+                          & (centres[:, 1] <= y2)).any() if len(centres) else False
+                if inside:
+                    continue
+            if policy.person_action == 'frame':
+                res.whole, res.reason = True, 'person_no_face'
+                return res
+            # body level: the whole person box, face level: its head region
+            box = [x1, y1, x2, y2] if policy.level == 'body' else head
+            region |= boxes_to_mask([box], shape[:2], policy.enlarge)
+            res.head_fallbacks += 1
+    if res.face_region is not None:
+        region |= res.face_region
+    return res
 
 
 class FrameAnonymizer:
@@ -216,13 +326,16 @@ class FrameAnonymizer:
                 d.reset(video_path)
 
     # -- policy ----------------------------------------------------------------------------------
-    def _instances_mask(self, det: Detections, shape) -> np.ndarray:
-        if self.level == 'body' and det.masks is not None:
-            return det.masks.any(axis=0) if len(det) else np.zeros(shape[:2], bool)
-        return boxes_to_mask(det.boxes, shape[:2], self.enlarge)
+    @property
+    def policy(self) -> 'Policy':
+        """This anonymizer's policy settings (:func:`decide_detections`)."""
+        return Policy(self.level, self.accept_thr, self.unsure_thr, self.enlarge,
+                      self.unsure_action, self.unsure_covered, self.person_thr,
+                      self.person_action, self.head_fraction)
 
     def decide(self, frame: np.ndarray, frame_index: Optional[int] = None) -> FrameResult:
-        """Run the detector(s) on ``frame`` (H, W, 3) uint8 RGB and apply the policy."""
+        """Run the detector(s) on ``frame`` (H, W, 3) uint8 RGB and apply the policy
+        (:func:`decide_detections`; the person cue runs only when the policy gets to it)."""
         shape = frame.shape
         empty = np.zeros(shape[:2], bool)
         try:
@@ -240,72 +353,18 @@ class FrameAnonymizer:
         except MalformedDetections as e:
             return FrameResult(empty, True, 'malformed', error=str(e))
 
-        dis = getattr(self.detector, 'last_disagreement', None)
-        accepted = det.select(det.scores >= self.accept_thr)
-        unsure = det.select((det.scores >= self.unsure_thr) & (det.scores < self.accept_thr))
-        region = self._instances_mask(accepted, shape)
-        res = FrameResult(region, instances=len(accepted), unsure=len(unsure),
-                          disagreement=0.0 if dis is None else dis.ratio,
-                          disagree=dis is not None and dis.ratio > self.disagree_thr,
-                          alone=0 if dis is None or dis.alone is None else sum(dis.alone))
-        doubtful, duplicates = [], []
-        for i in range(len(unsure)):
-            m = self._instances_mask(unsure.select([i]), shape)
-            area = m.sum()
-            if area and (m & region).sum() >= self.unsure_covered * area:
-                duplicates.append(m)  # mostly inside an accepted instance: not a doubt
-                continue
-            doubtful.append(m)
-        if doubtful and self.unsure_action == 'frame':
-            res.whole, res.reason = True, 'unsure'
-            return res
-        if self.unsure_action == 'region':
-            # a duplicate's part outside the accepted instance is hidden too (a face box half
-            # inside a person mask must not stay half visible)
-            for m in doubtful + duplicates:
-                region |= m
+        def persons() -> Detections:
+            if frame_index is not None and hasattr(self.person_cue, 'seek'):
+                self.person_cue.seek(frame_index)
+            return self.person_cue(frame).validated(shape)
 
-        if self.person_cue is not None:
-            try:
-                if frame_index is not None and hasattr(self.person_cue, 'seek'):
-                    self.person_cue.seek(frame_index)
-                persons = self.person_cue(frame).validated(shape)
-            except Exception as e:  # noqa: BLE001
-                res.whole, res.reason, res.error = True, 'detector_error', \
-                    f'person cue: {type(e).__name__}: {e}'
-                return res
-        else:
-            persons = None
         faces = getattr(self.detector, 'last_faces', None) if self.level == 'body' else None
-        if faces is not None:
-            # body level hides at least what face level hides, by construction: the face level's
-            # own decision on the same detections, obfuscated first (apply), and inside region
-            # (added after the body level's own person cue, which judges its own instances)
-            res.face_region = self.face_pass_region(faces, persons, shape)
-        if persons is not None:
-            persons = persons.select(persons.scores >= self.person_thr)
-            centres = (accepted.boxes[:, :2] + accepted.boxes[:, 2:]) / 2
-            for x1, y1, x2, y2 in persons.boxes:
-                head = [x1, y1, x2, y1 + self.head_fraction * (y2 - y1)]
-                if self.level == 'body':
-                    # the body level's own instances already hide this head: nothing to add
-                    hm = boxes_to_mask([head], shape[:2], 0.0)
-                    if (hm & region).sum() >= HEAD_HIDDEN * max(hm.sum(), 1):
-                        continue
-                else:
-                    inside = ((centres[:, 0] >= x1) & (centres[:, 0] <= x2) & (centres[:, 1] >= y1)
-                              & (centres[:, 1] <= y2)).any() if len(centres) else False
-                    if inside:
-                        continue
-                if self.person_action == 'frame':
-                    res.whole, res.reason = True, 'person_no_face'
-                    return res
-                # body level: the whole person box, face level: its head region
-                box = [x1, y1, x2, y2] if self.level == 'body' else head
-                region |= boxes_to_mask([box], shape[:2], self.enlarge)
-                res.head_fallbacks += 1
-        if res.face_region is not None:
-            region |= res.face_region
+        res = decide_detections(det, None if self.person_cue is None else persons, shape,
+                                self.policy, faces)
+        dis = getattr(self.detector, 'last_disagreement', None)
+        res.disagreement = 0.0 if dis is None else dis.ratio
+        res.disagree = dis is not None and dis.ratio > self.disagree_thr
+        res.alone = 0 if dis is None or dis.alone is None else sum(dis.alone)
         return res
 
     @staticmethod
@@ -314,22 +373,9 @@ class FrameAnonymizer:
         detections ``faces`` and person-cue detections ``persons`` (None: no cue) of one frame:
         accepted and unsure faces (enlarged boxes; the face level hides unsure ones as regions)
         and the head region of every cue person holding no accepted face's centre.
-        ``-> (H, W) bool``; equal to ``FrameAnonymizer(level='face').decide(frame).region`` when
-        given that level's detections of ``frame``."""
-        d = LEVEL_DEFAULTS['face']
-        keep = faces.scores >= d['unsure_thr']
-        region = boxes_to_mask(faces.boxes[keep], shape[:2], d['enlarge'])
-        if persons is None or not len(persons):
-            return region
-        acc = faces.boxes[faces.scores >= d['accept_thr']]
-        centres = (acc[:, :2] + acc[:, 2:]) / 2
-        for x1, y1, x2, y2 in persons.boxes[persons.scores >= d['person_thr']]:
-            if len(centres) and ((centres[:, 0] >= x1) & (centres[:, 0] <= x2)
-                                 & (centres[:, 1] >= y1) & (centres[:, 1] <= y2)).any():
-                continue
-            head = [x1, y1, x2, y1 + d['head_fraction'] * (y2 - y1)]
-            region |= boxes_to_mask([head], shape[:2], d['enlarge'])
-        return region
+        ``-> (H, W) bool``; :func:`decide_detections` under :func:`face_level_policy`, the
+        function face-level :meth:`decide` applies to the detections it gets."""
+        return decide_detections(faces, persons, shape, face_level_policy()).region
 
     def apply(self, frame: np.ndarray, region: np.ndarray, whole: bool,
               face_region: Optional[np.ndarray] = None) -> np.ndarray:
