@@ -1,6 +1,6 @@
 """Body level: every person, not the nearest few (issue 15, item 7). BlazePose's multi-person
-person detector (in the mediapipe wheel) on the whole frame and tiles, united with HOG; a mask per
-person crop, the head box of every person. Real-footage checks skip when ../shared is absent."""
+person detector (in the mediapipe wheel) on the whole frame and tiles, united with HOG and
+SSDLite-MobileNetV2; a mask per person crop, the head box of every person. Real-footage checks skip when ../shared is absent."""
 import numpy as np
 import pytest
 
@@ -254,7 +254,7 @@ def test_body_level_person_recall_on_annotated_shared_frames(body_anonymizer):
     rep = anonymizer_person_recall(body_anonymizer, gt, root, carry=0)
     print(format_person_recall(rep))
     assert rep['frames'] == 9 and rep['persons'] == 44 and rep['whole_frames'] == 0
-    assert rep['covered'] >= 38, format_person_recall(rep)  # 39 measured (1 of margin)
+    assert rep['covered'] >= 41, format_person_recall(rep)  # 42 measured (1 of margin)
     assert rep['outside_median'] <= 1.0
 
 

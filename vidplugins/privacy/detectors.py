@@ -64,7 +64,8 @@ __all__ = ['Detections', 'MalformedDetections', 'PRIVACY_DETECTORS', 'build_dete
 
 #: Registry of face / body detectors (``build_detector(dict(type='MediaPipeFaceDetector'))``).
 PRIVACY_DETECTORS = Registry('privacy detector', locations=[
-    'vidplugins.privacy.detectors', 'vidplugins.privacy.tiling', 'vidplugins.privacy.persons'])
+    'vidplugins.privacy.detectors', 'vidplugins.privacy.tiling', 'vidplugins.privacy.persons',
+    'vidplugins.privacy.ssdlite'])
 
 
 class MalformedDetections(ValueError):
