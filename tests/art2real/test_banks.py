@@ -11,7 +11,7 @@ from vidplugins.art2real.banks import (BANK_INDEX, BANK_SQ_QUANTILE, PatchBanks,
                                        patch_rows)
 from vidplugins.art2real.patches import Scale
 from vidplugins.art2real.segmenters import read_rgb
-from vidplugins.utils.knn import RawRows, build_cosine_index, normalize_rows
+from vidplugins.utils.knn import CosineIndex, RawRows, build_cosine_index, normalize_rows
 
 
 def quiet(*args):
@@ -177,6 +177,34 @@ def test_compressed_index_reranks_exactly_from_the_rows(tmp_path):
     assert recall1 >= 0.95
     # returned cosines are the exact ones of the returned rows
     np.testing.assert_allclose(cos, np.take_along_axis(exact, ids, 1), atol=1e-5)
+
+
+def test_rerank_orders_every_candidate_when_k_reaches_their_number(tmp_path):
+    # Re-rank of C = 6 candidates (the last 2 missing, -1, for 3 queries) by their exact cosines:
+    # k = 3 gives the first 3 of the exact sorted order; k = 6 and k = 9 (k >= C) give all of
+    # it, the missing ones and the places past C as -1 / -inf.
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((300, 16)).astype('<f4')
+    x.tofile(tmp_path / 'rows.bin')
+    mean = x.mean(0)
+    index = CosineIndex(index=None, rows=RawRows(str(tmp_path / 'rows.bin'), 16, cache_bytes=0),
+                        mean=mean, exact=False, candidates=6)
+    q = normalize_rows(rng.standard_normal((20, 16)), mean)
+    cand = np.argsort(rng.random((20, 300)), 1)[:, :6]          # distinct rows per query
+    cand[:3, 4:] = -1
+    exact = np.einsum('qd,qcd->qc', q, normalize_rows(x, mean)[cand])
+    exact[cand < 0] = -np.inf
+    order = np.argsort(-exact, 1)
+    want_cos = np.take_along_axis(exact, order, 1)
+    want_ids = np.where(np.isfinite(want_cos), np.take_along_axis(cand, order, 1), -1)
+    for k in (3, 6, 9):
+        ids, cos = index.rerank(q, cand, k)
+        kk = min(k, 6)
+        assert ids.shape == cos.shape == (20, k)
+        np.testing.assert_array_equal(ids[:, :kk], want_ids[:, :kk])
+        np.testing.assert_allclose(cos[:, :kk], want_cos[:, :kk], atol=1e-5)
+        assert (ids[:, kk:] == -1).all() and np.isneginf(cos[:, kk:]).all()
+    assert (ids[:3, 4:] == -1).all() and (ids[3:, :6] >= 0).all()
 
 
 def test_raw_rows_gather_runs_and_single_rows(tmp_path):

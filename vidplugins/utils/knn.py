@@ -146,8 +146,9 @@ class CosineIndex:
 
     def rerank(self, q: np.ndarray, cand: np.ndarray, k: int):
         """Exact cosines of the candidate rows ``cand`` ``(Q, C)`` (``-1``: none) for the
-        normalised queries ``q`` ``(Q, D)``; the best ``k`` of each, sorted:
-        ``(ids (Q, k), cos (Q, k))``.
+        normalised queries ``q`` ``(Q, D)``; the best ``k`` of each, sorted by decreasing cosine
+        (returned ties in candidate order): ``(ids (Q, k), cos (Q, k))``; with ``k >= C`` every
+        candidate, then ``-1`` / ``-inf``.
 
         A block of queries at a time (all candidate rows of thousands of queries would be GBs):
         each distinct row is read once per block, centred and its norm taken; the products of
@@ -156,6 +157,7 @@ class CosineIndex:
         """
         import faiss
         qn, kc = cand.shape
+        kk = min(k, kc)
         ids = np.full((qn, k), -1, np.int64)
         cos = np.full((qn, k), -np.inf, np.float32)
         q = np.ascontiguousarray(q, dtype=np.float32)
@@ -172,9 +174,9 @@ class CosineIndex:
                 faiss.swig_ptr(inverse), self.rows.dim, len(c), kc)
             sc *= inv_norm[inverse]
             sc[c < 0] = -np.inf
-            kk = min(k, kc)
-            top = np.argpartition(-sc, kk - 1, axis=1)[:, :kk] if kk < kc else \
-                np.broadcast_to(np.arange(kc), c.shape)
+            # the best kk = min(k, kc) (k >= kc: all candidates, the rest of the k padded with
+            # -1 / -inf), by decreasing cosine, ties in candidate order
+            top = np.sort(np.argpartition(-sc, kk - 1, axis=1)[:, :kk], axis=1)
             top_sc = np.take_along_axis(sc, top, 1)
             order = np.take_along_axis(top, np.argsort(-top_sc, axis=1, kind='stable'), 1)
             ids[s:s + len(c), :kk] = np.take_along_axis(c, order, 1)
