@@ -348,6 +348,68 @@ def test_index_lists_are_allocated_at_their_final_size(tmp_path):
     assert sum(lists.list_size(i) for i in range(lists.nlist)) == 6000
 
 
+def _list_buffers(index, lst=None):
+    """Addresses of the (codes, ids) buffers of each inverted list (or of list ``lst``)."""
+    import faiss
+    lists = faiss.downcast_InvertedLists(faiss.extract_index_ivf(index).invlists)
+    if lst is not None:
+        return int(lists.get_codes(lst) or 0), int(lists.get_ids(lst) or 0)
+    return [_list_buffers(index, i) for i in range(lists.nlist)]
+
+
+def _lists_full(index):
+    """``(sizes, full)`` of the non-empty lists; ``full``: both buffers have no room left
+    (capacity == size), probed by adding one entry, which moves a std::vector's buffer exactly
+    when it is full (the entry is removed again)."""
+    import faiss
+    lists = faiss.downcast_InvertedLists(faiss.extract_index_ivf(index).invlists)
+    code = np.zeros(lists.code_size, np.uint8)
+    sizes, full = [], []
+    for i in range(lists.nlist):
+        n = lists.list_size(i)
+        if n:
+            before = _list_buffers(index, i)
+            lists.add_entry(i, -1, faiss.swig_ptr(code))
+            after = _list_buffers(index, i)
+            lists.resize(i, n)
+            sizes.append(n)
+            full.append(before[0] != after[0] and before[1] != after[1])
+    return np.array(sizes), np.array(full)
+
+
+def test_add_preallocated_allocates_each_list_once_at_its_final_size(tmp_path):
+    # _add_preallocated's memory claim, checked directly: each list's codes and ids buffers stay
+    # where they are while the 6 chunks are added (no reallocation) and are full at the end
+    # (capacity == final size). faiss's own add into fresh lists grows them by doubling: a list
+    # is then full only when its size is a power of two. Both indexes answer alike.
+    import faiss
+    from vidplugins.utils.knn import _add_preallocated
+    rng = np.random.default_rng(6)
+    x = (rng.standard_normal((6000, 6)) @ rng.standard_normal((6, 32))).astype('<f4')
+    x.tofile(tmp_path / 'rows.bin')
+    rows = RawRows(str(tmp_path / 'rows.bin'), 32, cache_bytes=0)
+    mean = x.mean(0)
+    index = faiss.index_factory(32, 'PCAR16,IVF32,SQ8', faiss.METRIC_L2)
+    index.train(normalize_rows(x, mean))
+    plain = faiss.deserialize_index(faiss.serialize_index(index))    # trained, fresh lists
+    seen = []
+    _add_preallocated(index, rows, mean, 1000, lambda n: seen.append(_list_buffers(index)))
+    assert len(seen) == 6 and all(s == seen[0] for s in seen)
+    plain.add(normalize_rows(x, mean))
+    sizes, full = _lists_full(index)
+    plain_sizes, plain_full = _lists_full(plain)
+    assert index.ntotal == plain.ntotal == sizes.sum() == 6000 and len(sizes) >= 16
+    assert full.all()
+    np.testing.assert_array_equal(plain_full, (plain_sizes & (plain_sizes - 1)) == 0)
+    assert not plain_full.all()
+    for i in (index, plain):
+        faiss.extract_index_ivf(i).nprobe = 32
+    q = normalize_rows(x[:50] + 0.1, mean)
+    ours, theirs = index.search(q, 10), plain.search(q, 10)
+    np.testing.assert_array_equal(ours[1], theirs[1])
+    np.testing.assert_allclose(ours[0], theirs[0], atol=1e-6)
+
+
 def test_compressed_ranking_survives_the_dropped_pca_components(tmp_path):
     # 1000 coarse patterns (12-d, kept by a 16-d PCA), each in 6 rows with fine detail of 6
     # strengths (spread over all 64 dims, mostly dropped by the PCA). Queried with its most
