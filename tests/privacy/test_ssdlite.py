@@ -129,3 +129,14 @@ def test_missing_graph_is_a_clear_error(tmp_path):
     bad.write_bytes(b'\x00not a graph\xff' * 3)
     with pytest.raises(ValueError, match='graph.pb'):
         load_graph_constants(str(bad))
+
+
+def test_detector_pickles_without_its_network(detector):
+    """Workers get the detector pickled before its first call (BaseDetector): the network is
+    rebuilt there, not shipped."""
+    import pickle
+    _ = detector.net
+    clone = pickle.loads(pickle.dumps(detector))
+    assert clone._model is None and detector._model is not None
+    frame = np.zeros((64, 96, 3), np.uint8)
+    assert len(clone(frame)) == len(detector(frame))

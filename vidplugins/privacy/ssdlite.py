@@ -269,7 +269,7 @@ class SSDLitePersonDetector(BaseDetector):
                  graph: Optional[str] = None):
         self.tile_frac, self.min_tile, self.overlap = tile_frac, int(min_tile), float(overlap)
         self.min_score, self.nms_iou, self.graph = float(min_score), float(nms_iou), graph
-        self._net = None
+        self._model = None
         self._anchors = torch.from_numpy(ssd_anchors())
 
     def windows(self, shape: Sequence[int]) -> list[tuple[int, int, int, int]]:
@@ -280,9 +280,10 @@ class SSDLitePersonDetector(BaseDetector):
 
     @property
     def net(self) -> SSDLiteMobileNetV2:
-        if self._net is None:
-            self._net = SSDLiteMobileNetV2(load_graph_constants(self.graph or graph_path())).eval()
-        return self._net
+        if self._model is None:
+            consts = load_graph_constants(self.graph or graph_path())
+            self._model = SSDLiteMobileNetV2(consts).eval()
+        return self._model
 
     @torch.no_grad()
     def detect_inputs(self, inputs: np.ndarray):
