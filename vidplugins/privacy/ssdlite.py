@@ -182,7 +182,8 @@ class _Block(nn.Module):
 
 
 class SSDLiteMobileNetV2(nn.Module):
-    """The detector's network, built from the frozen graph's constants (:func:`load_graph_constants`).
+    """The detector's network, built from the frozen graph's constants
+    (:func:`load_graph_constants`).
 
     ``forward``: ``(B, 3, 300, 300)`` float RGB in ``[-1, 1]`` (``2 x / 255 - 1``) ->
     box codes ``(B, 1917, 4)`` and class logits ``(B, 1917, C)`` (``C`` = 2: background, person).
