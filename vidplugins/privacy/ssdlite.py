@@ -153,12 +153,14 @@ class _Conv(nn.Module):
         self.stride, self.relu6, self.kernel = int(stride), bool(relu6), int(w.shape[-1])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.kernel > 1 or self.stride > 1:
-            ph = same_padding(x.shape[2], self.kernel, self.stride)
-            pw = same_padding(x.shape[3], self.kernel, self.stride)
-            x = F.pad(x, (pw[0], pw[1], ph[0], ph[1]))
-        x = F.conv2d(x, self.weight, self.bias, self.stride, groups=self.groups)
-        return F.relu6(x) if self.relu6 else x
+        ph = same_padding(x.shape[2], self.kernel, self.stride)
+        pw = same_padding(x.shape[3], self.kernel, self.stride)
+        if ph[0] == ph[1] and pw[0] == pw[1]:  # symmetric: the convolution pads (no copy)
+            pad = (ph[0], pw[0])
+        else:  # TF puts the odd pixel after
+            x, pad = F.pad(x, (pw[0], pw[1], ph[0], ph[1])), 0
+        x = F.conv2d(x, self.weight, self.bias, self.stride, pad, groups=self.groups)
+        return F.relu6(x, inplace=True) if self.relu6 else x
 
 
 class _Block(nn.Module):
