@@ -11,12 +11,14 @@ the hand-annotated frames ``tests/data/privacy/shared_video_persons.json`` of
 area); then detection + policy time per frame on the 960x540 street frame, the 640x272 bikes frame
 and the street frame upscaled to 1920x1080. Prints each figure and the ratio new / previous.
 
-Previous default: BlazePose person detector (whole frame + tiles) united with HOG on the frame
-resized to an 800 px side, every person box segmented, no head region for HOG boxes, no face seeds.
-Current: :data:`~vidplugins.privacy.persons.PERSON_DETECTORS` (HOG upscaled 2x up to 1920 px),
-boxes under 96 px as their own mask enlarged by 30 % per end, HOG boxes with a head region, faces
-as person seeds. Both run the body level's policy, which obfuscates the face level's own decision
-first (:meth:`~vidplugins.privacy.anonymizer.FrameAnonymizer.face_pass_region`).
+Previous default (until the SSDLite change): BlazePose's person detector (whole frame + tiles)
+united with HOG upscaled 2x up to 1920 px (:class:`~vidplugins.privacy.persons.SmallPeopleHOG`).
+Current: :data:`~vidplugins.privacy.persons.PERSON_DETECTORS`, the same two and
+SSDLite-MobileNetV2 on the whole frame and tiles
+(:class:`~vidplugins.privacy.ssdlite.SSDLitePersonDetector`). Everything else is the body
+level's default for both: boxes under 96 px as their own mask enlarged by 30 % per end, head
+regions, faces as person seeds, and the face level's own decision obfuscated first
+(:meth:`~vidplugins.privacy.anonymizer.FrameAnonymizer.face_pass_region`).
 """
 import argparse
 import os.path as osp
@@ -25,21 +27,20 @@ import time
 
 import vidplugins  # noqa: F401
 from vidplugins.privacy.anonymizer import FrameAnonymizer
-from vidplugins.privacy.detectors import FACE_DETECTOR, build_detector
+from vidplugins.privacy.detectors import BODY_DETECTOR, build_detector
 from vidplugins.privacy.person_recall import (anonymizer_person_recall, format_person_recall,
                                               read_video_frames)
+from vidplugins.privacy.persons import PERSON_DETECTORS, PERSON_THRESHOLDS
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 VIDEOS = osp.join(osp.dirname(REPO), 'shared', 'data', 'videos')
 GT = osp.join(REPO, 'tests', 'data', 'privacy', 'shared_video_persons.json')
 
-#: the body level's person stage before this change (same face pass)
-PREVIOUS = dict(type='MultiPersonSegmenter', faces=FACE_DETECTOR, face_enlarge=0.1,
-                persons=[dict(type='BlazePosePersonDetector'),
-                         dict(type='HOGPeopleDetector', target_side=800, scale=1.1,
-                              min_score=0.0)],
-                person_thresholds=[(0.5, 0.6), (0.55, 0.7)],
-                box_below=0, head_fraction=0.0, face_seeds=False)
+#: the body level's person stage before this change (same face pass, same segmentation)
+PREVIOUS = dict(BODY_DETECTOR, persons=[d for d in PERSON_DETECTORS
+                                         if d['type'] != 'SSDLitePersonDetector'],
+                person_thresholds=[t for d, t in zip(PERSON_DETECTORS, PERSON_THRESHOLDS)
+                                   if d['type'] != 'SSDLitePersonDetector'])
 
 
 def anonymizers():
