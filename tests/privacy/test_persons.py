@@ -163,10 +163,10 @@ def test_body_level_obfuscates_the_face_pass_first_then_its_region():
 
 
 def test_body_level_feathers_its_region():
-    """Body level (default ``feather`` 6 px): the region grown by 6 px is box-filtered as one
-    component (52 px side: kernel odd(0.25 * 52) = 13), the region itself fully (the 13 x 13 mean,
-    no blend); outside, the blend weight falls linearly with the distance d as 1 - d / 7, so a
-    pixel 3 px out is 4/7 filtered and nothing from 7 px out changes."""
+    """Body level (default ``feather`` 10 px): the region grown by 10 px is box-filtered as one
+    component (60 px side: kernel odd(0.25 * 60) = 15), the region itself fully (the 15 x 15 mean,
+    no blend); outside, the blend weight falls linearly with the distance d as 1 - d / 11, so a
+    pixel 3 px out is 8/11 filtered and nothing from 11 px out changes."""
     import cv2
     from vidplugins.privacy.anonymizer import LEVEL_DEFAULTS, FrameAnonymizer
     from vidplugins.privacy.detectors import Detections
@@ -174,22 +174,22 @@ def test_body_level_feathers_its_region():
     class Nobody:
         def __call__(self, frame):
             return Detections(np.zeros((0, 4), np.float32), np.zeros(0, np.float32))
-    assert LEVEL_DEFAULTS['body']['feather'] == 6 and LEVEL_DEFAULTS['face'].get('feather', 0) == 0
+    assert LEVEL_DEFAULTS['body']['feather'] == 10 and LEVEL_DEFAULTS['face'].get('feather', 0) == 0
     rng = np.random.default_rng(1)
     frame = rng.integers(0, 256, (100, 100, 3), dtype=np.uint8)
     region = np.zeros((100, 100), bool)
     region[30:70, 40:60] = True
     an = FrameAnonymizer(detector=Nobody(), level='body', person_cue=False)
-    assert an.feather == 6
+    assert an.feather == 10
     out = an.apply(frame, region, False)
-    full = cv2.blur(frame, (13, 13), borderType=cv2.BORDER_REPLICATE)
+    full = cv2.blur(frame, (15, 15), borderType=cv2.BORDER_REPLICATE)
     assert (out[region] == full[region]).all()
-    w = 1 - 3 / 7  # 3 px left of the region
+    w = 1 - 3 / 11  # 3 px left of the region
     want = w * full[50, 37].astype(float) + (1 - w) * frame[50, 37]
     assert np.abs(out[50, 37] - want).max() <= 0.5
     far = np.ones_like(region)
-    far[23:77, 33:67] = False
-    assert (out[far] == frame[far]).all() and (out[50, 33] == frame[50, 33]).all()
+    far[19:81, 29:71] = False
+    assert (out[far] == frame[far]).all() and (out[50, 29] == frame[50, 29]).all()
     assert (out[50, 36] != frame[50, 36]).any()
 
 

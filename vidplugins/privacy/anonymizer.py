@@ -97,7 +97,7 @@ LEVEL_DEFAULTS = {
     # gets its box obfuscated (body level hides at least what face level hides)
     'body': dict(detector=BODY_DETECTOR, accept_thr=0.5, unsure_thr=0.3, enlarge=0.05,
                  unsure_action='region', person_cue=PERSON_CUE, person_thr=0.7,
-                 head_fraction=0.25, carry=2, feather=6),
+                 head_fraction=0.25, carry=2, feather=10),
 }
 
 
@@ -267,7 +267,7 @@ class FrameAnonymizer:
             :class:`~.detectors.Disagreement`).
         feather: px of soft blend outside the obfuscated region (:func:`~.obfuscation.feathered_obfuscate`; no
             hard blur edge for a face detector to read as a face outline); None: the level's
-            default (body 6, face 0), 0: a hard edge.
+            default (body 10, face 0), 0: a hard edge.
         Arguments left None take :data:`LEVEL_DEFAULTS` of the level when ``detector`` is the
         level's default (None); with another detector: ``unsure_action='frame'``, no person cue,
         ``person_thr=0.5``, ``head_fraction=0.3``.
