@@ -321,16 +321,20 @@ def test_hnsw_coarse_quantiser_visits_nprobe_lists(tmp_path):
     np.testing.assert_allclose(cos, np.sort(exact, 1)[:, ::-1][:, :3], atol=1e-5)
 
 
+def _low_rank_rows(tmp_path, seed):
+    """6,000 rows of rank 6 in 32 dims on disk: ``(x (6000, 32) float32, RawRows, mean (32,))``."""
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal((6000, 6)) @ rng.standard_normal((6, 32))).astype('<f4')
+    x.tofile(tmp_path / 'rows.bin')
+    return x, RawRows(str(tmp_path / 'rows.bin'), 32, cache_bytes=0), x.mean(0)
+
+
 def test_index_lists_are_allocated_at_their_final_size(tmp_path):
     # build_cosine_index fills the IVF lists in two passes (assign, then encode into lists sized
     # once, so no list's buffers double: index.add's growth took 2.34 GB at 10M rows, see
     # benchmarks/bench_art2real.py for the RAM): the index must equal faiss's own add.
     import faiss
-    rng = np.random.default_rng(5)
-    x = (rng.standard_normal((6000, 6)) @ rng.standard_normal((6, 32))).astype('<f4')
-    x.tofile(tmp_path / 'rows.bin')
-    rows = RawRows(str(tmp_path / 'rows.bin'), 32, cache_bytes=0)
-    mean = x.mean(0)
+    x, rows, mean = _low_rank_rows(tmp_path, 5)
     done = []
     index = build_cosine_index(rows, mean, exact_max_bytes=0, factory='PCAR16,IVF32,SQ8',
                                nprobe=32, chunk_rows=1000, progress=done.append)
@@ -384,11 +388,7 @@ def test_add_preallocated_allocates_each_list_once_at_its_final_size(tmp_path):
     # is then full only when its size is a power of two. Both indexes answer alike.
     import faiss
     from vidplugins.utils.knn import _add_preallocated
-    rng = np.random.default_rng(6)
-    x = (rng.standard_normal((6000, 6)) @ rng.standard_normal((6, 32))).astype('<f4')
-    x.tofile(tmp_path / 'rows.bin')
-    rows = RawRows(str(tmp_path / 'rows.bin'), 32, cache_bytes=0)
-    mean = x.mean(0)
+    x, rows, mean = _low_rank_rows(tmp_path, 6)
     index = faiss.index_factory(32, 'PCAR16,IVF32,SQ8', faiss.METRIC_L2)
     index.train(normalize_rows(x, mean))
     plain = faiss.deserialize_index(faiss.serialize_index(index))    # trained, fresh lists
