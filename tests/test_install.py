@@ -82,6 +82,8 @@ OPTIONAL = {
     'SoccerNet': 'test oracle / benchmark baseline (requirements/nodeps.txt)',
     'mmseg': 'Art2Real segmenter of a user-given mmsegmentation model, imported on request '
              'with an error that names the package (vidplugins/art2real/segmenters.py)',
+    'tensorflow': 'development only: records the SSDLite person detector\'s oracle outputs '
+                  '(tools/analysis/ssdlite_tf_oracle.py); vidplugins runs the graph in PyTorch',
 }
 
 
