@@ -40,7 +40,7 @@ from .obfuscation import boxes_to_mask
 from .tiling import tile_windows
 
 __all__ = ['MultiPersonSegmenter', 'BlazePosePersonDetector', 'SmallPeopleHOG', 'pose_person_box',
-           'group_by_head', 'person_windows', 'box_head', 'face_person']
+           'group_by_head', 'person_windows', 'detector_windows', 'box_head', 'face_person']
 
 #: mediapipe's pose-detection subgraph (its ``pose_detection_cpu`` graph, registered in the
 #: mediapipe library): 224 x 224 letterboxed input in [-1, 1], BlazePose's SSD anchors (2254),
@@ -129,6 +129,16 @@ def person_windows(h: int, w: int, tile_frac: float = 0.5, min_tile: int = 224,
     return windows
 
 
+def detector_windows(shape: Sequence[int], tile_frac: Optional[float], min_tile: int,
+                     overlap: float) -> list[tuple[int, int, int, int]]:
+    """A windowed person detector's windows for a frame of ``shape`` (H, W, ...):
+    :func:`person_windows`, or the whole frame only when ``tile_frac`` is None."""
+    h, w = int(shape[0]), int(shape[1])
+    if tile_frac is None:
+        return [(0, 0, w, h)]
+    return person_windows(h, w, tile_frac, min_tile, overlap)
+
+
 @PRIVACY_DETECTORS.register_module()
 class BlazePosePersonDetector(BaseDetector):
     """Multi-person person boxes and head boxes from BlazePose's person detector (the
@@ -160,10 +170,7 @@ class BlazePosePersonDetector(BaseDetector):
         self._model = None
 
     def windows(self, shape: Sequence[int]) -> list[tuple[int, int, int, int]]:
-        h, w = int(shape[0]), int(shape[1])
-        if self.tile_frac is None:
-            return [(0, 0, w, h)]
-        return person_windows(h, w, self.tile_frac, self.min_tile, self.overlap)
+        return detector_windows(shape, self.tile_frac, self.min_tile, self.overlap)
 
     def _build(self):
         from google.protobuf import text_format

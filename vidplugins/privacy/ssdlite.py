@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .detectors import PRIVACY_DETECTORS, BaseDetector, Detections, _check_frame
-from .persons import person_windows
+from .persons import detector_windows
 
 __all__ = ['graph_path', 'load_graph_constants', 'same_padding', 'ssd_anchors', 'decode_boxes',
            'SSDLiteMobileNetV2', 'SSDLitePersonDetector']
@@ -276,10 +276,7 @@ class SSDLitePersonDetector(BaseDetector):
         self._anchors = torch.from_numpy(ssd_anchors())
 
     def windows(self, shape: Sequence[int]) -> list[tuple[int, int, int, int]]:
-        h, w = int(shape[0]), int(shape[1])
-        if self.tile_frac is None:
-            return [(0, 0, w, h)]
-        return person_windows(h, w, self.tile_frac, self.min_tile, self.overlap)
+        return detector_windows(shape, self.tile_frac, self.min_tile, self.overlap)
 
     @property
     def net(self) -> SSDLiteMobileNetV2:
